@@ -1,0 +1,157 @@
+"""Parsers that turn one messy spreadsheet cell into a typed value, or raise ValueError saying why.
+
+Cells arrive as str (CSV, JSONL), or as int/float/datetime (XLSX, JSONL). Empty cells and the usual
+placeholders ("-", "/", "无" for text-free numbers, "面议") become None.
+"""
+
+import calendar
+import re
+from datetime import date, datetime, timedelta
+
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+EMPTY_MARKERS = {"", "-", "--", "—", "/", "\\", "n/a", "na", "null", "none", "nan"}
+UNKNOWN_AMOUNT = {"面议", "待定", "不详", "未定", "待议", "协商"}
+
+
+def halfwidth(text: str) -> str:
+    """Full-width ASCII (ＡＢＣ１２３，) to half-width; Chinese characters are untouched."""
+    return text.translate(_FULLWIDTH)
+
+
+def clean_text(value: object) -> str | None:
+    """Strip a cell; empty and placeholder cells become None. Whole numbers lose Excel's ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("\u00a0", " ").strip()
+    return None if text.lower() in EMPTY_MARKERS else text
+
+
+def parse_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = clean_text(value)
+    if text is None:
+        return None
+    key = halfwidth(text).strip().lower()
+    if key in {"是", "有", "true", "1", "yes", "y", "√", "✓", "t"}:
+        return True
+    if key in {"否", "无", "没有", "false", "0", "no", "n", "×", "✗", "f"}:
+        return False
+    raise ValueError("expected 是/否, 有/无, true/false or 1/0")
+
+
+_AMOUNT_UNITS = (("亿元", 10000.0), ("亿", 10000.0), ("万元", 1.0), ("万", 1.0), ("元", 0.0001))
+
+
+def parse_amount_wan(value: object) -> float | None:
+    """An amount in 万元. Accepts 50, "50万元", "1,200", "1.2亿", "500000元"; 面议/待定 mean unknown."""
+    if isinstance(value, bool):
+        raise ValueError("expected an amount in 万元, not a yes/no value")
+    if isinstance(value, int | float):
+        return _non_negative(float(value))
+    text = clean_text(value)
+    if text is None or text in UNKNOWN_AMOUNT:
+        return None
+    text = halfwidth(text).replace(",", "").replace(" ", "")
+    factor = 1.0
+    for unit, unit_factor in _AMOUNT_UNITS:
+        if text.endswith(unit):
+            text, factor = text[: -len(unit)], unit_factor
+            break
+    try:
+        return _non_negative(float(text) * factor)
+    except ValueError:
+        raise ValueError("expected an amount in 万元, such as 50 or 50万元") from None
+
+
+def _non_negative(number: float) -> float:
+    if number < 0:
+        raise ValueError("amount cannot be negative")
+    return number
+
+
+def parse_int(value: object, low: int, high: int) -> int | None:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number from {low} to {high}")
+    text = clean_text(value)
+    if text is None:
+        return None
+    try:
+        number = float(halfwidth(text))
+    except ValueError:
+        raise ValueError(f"expected a whole number from {low} to {high}") from None
+    if not number.is_integer() or not low <= number <= high:
+        raise ValueError(f"expected a whole number from {low} to {high}")
+    return int(number)
+
+
+_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?|月)?(?:\s+\d{1,2}:\d{2}(:\d{2})?)?$"
+)
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def parse_date(value: object, month_end: bool = False) -> date | None:
+    """2026-11-03, 2026/11/3, 2026.11.3, 2026年11月3日, an Excel date or serial number.
+
+    A month without a day ("2027年6月") means its last day when ``month_end`` (deadlines), else its
+    first day.
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 20000 <= value <= 80000:
+        return _EXCEL_EPOCH + timedelta(days=int(value))  # Excel serial day number
+    text = clean_text(value)
+    if text is None:
+        return None
+    match = _DATE.match(halfwidth(text))
+    if not match:
+        raise ValueError("expected a date such as 2026-11-03, 2026/11/3 or 2026年11月3日")
+    year, month = int(match[1]), int(match[2])
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} is not between 1 and 12")
+    day = int(match[3]) if match[3] else (calendar.monthrange(year, month)[1] if month_end else 1)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{year}-{month}-{day} is not a calendar date") from None
+
+
+_LIST_SEPARATORS = re.compile(r"[;；、,，|\n]+")
+
+
+def parse_list(value: object) -> list[str] | None:
+    """A ``;`` separated list; the separators Chinese spreadsheets use (；、，) are accepted too."""
+    if isinstance(value, list):
+        items = [clean_text(item) for item in value]
+    else:
+        text = clean_text(value)
+        if text is None:
+            return None
+        items = [item.strip() for item in _LIST_SEPARATORS.split(text)]
+    return [item for item in items if item] or None
+
+
+_PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
+
+
+def province_name(value: object) -> str | None:
+    """江西省 -> 江西, 北京市 -> 北京, so eligibility rules compare like with like."""
+    text = clean_text(value)
+    return _PROVINCE_SUFFIX.sub("", text) or text if text else None
+
+
+def parse_choice(value: object, choices: dict[str, str], what: str) -> str | None:
+    """Map a cell onto one canonical choice; ``choices`` maps every accepted spelling to it."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    key = halfwidth(text).strip().lower().replace(" ", "_").replace("-", "_")
+    if key in choices:
+        return choices[key]
+    canonical = sorted(set(choices.values()))
+    raise ValueError(f"unknown {what}; expected one of {', '.join(canonical)}")

@@ -1,0 +1,164 @@
+"""The database schema: entities imported by staff, outcome events and recommendation runs.
+
+Columns holding personal contact data carry ``info={"sensitive": True}`` so that read paths serving
+less trusted roles can drop them without a separate list to keep in sync.
+"""
+
+import datetime as dt
+
+from sqlalchemy import JSON as _JSON
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+INSTITUTION_TYPES = ("university", "research_institute", "new_rd_institution", "enterprise_rd_center")
+ACHIEVEMENT_KINDS = ("patent", "paper", "project", "result")
+OUTCOME_STAGES = ("proposed", "contacted", "negotiating", "contract_signed", "rejected", "declined")
+NEED_STATUSES = ("open", "closed")
+
+
+# Store an absent list as SQL NULL, not the JSON text "null".
+JSON = _JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamps:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime, server_default=func.current_timestamp(), onupdate=func.current_timestamp()
+    )
+
+
+class Institution(Timestamps, Base):
+    __tablename__ = "institutions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str | None] = mapped_column(String(32))
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(64))
+
+
+class Team(Timestamps, Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    discipline: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+
+
+class Achievement(Timestamps, Base):
+    __tablename__ = "achievements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    abstract: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    year: Mapped[int | None] = mapped_column(Integer)
+    trl: Mapped[int | None] = mapped_column(Integer)
+
+
+class Enterprise(Timestamps, Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(64))
+    county: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    high_tech: Mapped[bool | None] = mapped_column(Boolean)
+    above_scale: Mapped[bool | None] = mapped_column(Boolean)
+    has_rd_platform: Mapped[bool | None] = mapped_column(Boolean)
+    description: Mapped[str | None] = mapped_column(Text)
+    contact_person: Mapped[str | None] = mapped_column(String(64), info={"sensitive": True})
+    contact_phone: Mapped[str | None] = mapped_column(String(64), info={"sensitive": True})
+    contacts_public: Mapped[bool | None] = mapped_column(Boolean)
+    key_enterprise: Mapped[bool | None] = mapped_column(Boolean)
+    # From the 三清零 survey form (附表1); empty for enterprises imported from plain lists.
+    rd_conditions: Mapped[str | None] = mapped_column(Text)
+    cooperation: Mapped[str | None] = mapped_column(Text)
+    wished_institutions: Mapped[list[str] | None] = mapped_column(JSON)
+    innovation_plan: Mapped[str | None] = mapped_column(Text)
+
+
+class Need(Timestamps, Base):
+    __tablename__ = "needs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    budget_wan: Mapped[float | None] = mapped_column(Float, info={"sensitive": True})
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+
+
+class Challenge(Timestamps, Base):
+    __tablename__ = "challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Nullable: the bureau itself may publish a 榜单.
+    issuer_enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    indicators: Mapped[str | None] = mapped_column(Text)
+    budget_wan: Mapped[float | None] = mapped_column(Float)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    eligible_provinces: Mapped[list[str] | None] = mapped_column(JSON)
+    eligible_types: Mapped[list[str] | None] = mapped_column(JSON)
+    min_trl: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutcomeEvent(Base):
+    """One step in a need-team pair's history. Append-only: corrections are new events."""
+
+    __tablename__ = "outcome_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    need_id: Mapped[str] = mapped_column(ForeignKey("needs.id"), index=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    amount_wan: Mapped[float | None] = mapped_column(Float)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("recommendation_runs.id"), index=True)
+    source: Mapped[str] = mapped_column(String(32), default="import")
+    # A retried request or a re-imported file carries the same key and is recorded once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class RecommendationRun(Base):
+    """Every list shown to a user, so later outcomes can be attributed to what was proposed."""
+
+    __tablename__ = "recommendation_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    query: Mapped[dict] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(200))
+    ranker_version: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class RecommendationItem(Base):
+    __tablename__ = "recommendation_items"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("recommendation_runs.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    need_id: Mapped[str | None] = mapped_column(ForeignKey("needs.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[dict | None] = mapped_column(JSON)

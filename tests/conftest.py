@@ -1,0 +1,78 @@
+"""Shared fixtures: a CLI runner bound to a fresh SQLite file, and helpers to write test files."""
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from matcher.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+class Cli:
+    """Runs ``cxy --db <file> ...`` in-process and gives access to the database file."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True):
+        result = self.runner.invoke(app, ["--db", str(self.db), *map(str, args)])
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"cxy {' '.join(map(str, args))} failed ({result.exit_code}):\n{result.output}"
+                                 + (f"\n{result.exception!r}" if result.exception else ""))
+        return result
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        with sqlite3.connect(self.db) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def dump(self) -> dict[str, list[tuple]]:
+        """Every row of every table, to compare the database before and after a failed import."""
+        tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: self.query(f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "test.db")
+
+
+def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as out:
+        csv.writer(out).writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def write_jsonl(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            record = {k: v for k, v in zip(header, row, strict=True) if v is not None}
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    return path
+
+
+def write_table(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    """Write header + rows in the format named by ``path``'s suffix."""
+    if path.suffix == ".csv":
+        return write_csv(path, [header, *rows])
+    if path.suffix == ".xlsx":
+        return write_xlsx(path, {"Sheet1": [header, *rows]})
+    return write_jsonl(path, header, rows)
