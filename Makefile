@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/cxy --db $(DEMO_DB) import all data/sample
+	@echo
 	$(BIN)/cxy --db $(DEMO_DB) status
 
 test: $(STAMP)

@@ -229,3 +229,15 @@ def test_dates_in_the_usual_chinese_forms():
     assert parse_date("2027年6月", month_end=True) == date(2027, 6, 30)
     with pytest.raises(ValueError, match="not a calendar date"):
         parse_date("2026-02-30")
+
+
+def test_the_bundled_sample_loads_completely(cli):
+    from tests.conftest import SAMPLE
+
+    cli("import", "all", SAMPLE)
+    counts = {t: cli.query(f"SELECT count(*) FROM {t}")[0][0] for t in (
+        "institutions", "teams", "achievements", "enterprises", "needs", "challenges", "outcome_events")}
+    assert counts == {"institutions": 36, "teams": 156, "achievements": 420, "enterprises": 90, "needs": 137,
+                      "challenges": 12, "outcome_events": 259}
+    months = cli.query("SELECT count(DISTINCT strftime('%Y-%m', date)) FROM outcome_events")
+    assert months == [(12,)]
