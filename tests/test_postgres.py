@@ -1,0 +1,59 @@
+"""The same store and imports on PostgreSQL (run when CXY_TEST_POSTGRES_URL names a server)."""
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import SAMPLE, Cli, write_csv
+
+SERVER = os.environ.get("CXY_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(not SERVER, reason="no PostgreSQL server (set CXY_TEST_POSTGRES_URL)")
+
+
+@pytest.fixture
+def pg_cli():
+    """A Cli bound to a fresh database on the server, dropped afterwards."""
+    name = f"cxy_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    cli = Cli(url)
+    yield cli
+    from matcher.store.db import open_database
+
+    open_database(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def pg_count(url: str, table: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    engine.dispose()
+    return count
+
+
+def test_the_sample_loads_into_postgresql_and_the_event_log_is_append_only(pg_cli):
+    pg_cli("import", "all", SAMPLE)
+    assert pg_count(str(pg_cli.db), "achievements") == 420
+    assert pg_count(str(pg_cli.db), "outcome_events") == 259
+
+    engine = create_engine(str(pg_cli.db))
+    with engine.connect() as conn, pytest.raises(Exception, match="append-only"):
+        conn.execute(text("DELETE FROM outcome_events"))
+    engine.dispose()
+
+
+def test_a_bad_file_writes_nothing_on_postgresql(pg_cli, tmp_path):
+    pg_cli("import", "institutions", write_csv(tmp_path / "i.csv", [["id", "name"], ["I1", "甲"]]))
+    result = pg_cli("import", "teams", write_csv(tmp_path / "t.csv", [["id", "institution_id", "name"],
+                                                                     ["T1", "I1", "乙"], ["T2", "I404", "丙"]]),
+                    ok=False)
+    assert result.exit_code == 1 and "I404 is not in institutions" in result.output
+    assert pg_count(str(pg_cli.db), "teams") == 0
