@@ -1,0 +1,161 @@
+"""A persistent faiss inner-product index over string ids, with incremental add / update / delete.
+
+Small collections use an exact flat index; from ``hnsw_from`` vectors on, an HNSW graph (its
+recall@10 against exact is measured in bench/retrieval.py). Rows are never moved in place: an update
+or delete marks the old row dead and searches skip dead rows; when a quarter of the rows are dead
+the index is compacted. The vectors are kept beside the faiss index so it can always be rebuilt.
+"""
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+
+class IndexModelMismatch(RuntimeError):
+    pass
+
+
+class DenseIndex:
+    """Parameters: dimension; model_id (vectors from another model are refused on load); hnsw_from
+    (collection size at which HNSW replaces the exact index); hnsw_m, ef_construction, ef_search."""
+
+    def __init__(self, dimension: int, model_id: str, *, hnsw_from: int = 50_000, hnsw_m: int = 32,
+                 ef_construction: int = 200, ef_search: int = 128):
+        self.dimension, self.model_id = dimension, model_id
+        self.hnsw_from, self.hnsw_m = hnsw_from, hnsw_m
+        self.ef_construction, self.ef_search = ef_construction, ef_search
+        self.vectors = np.zeros((0, dimension), dtype=np.float32)
+        self.ids: list[str] = []
+        self.alive = np.zeros(0, dtype=bool)
+        self.row_of: dict[str, int] = {}
+        self._faiss: faiss.Index | None = None
+
+    # ---- building -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "hnsw" if len(self.row_of) >= self.hnsw_from else "flat"
+
+    def _new_faiss(self) -> faiss.Index:
+        if self.kind == "flat":
+            return faiss.IndexFlatIP(self.dimension)
+        index = faiss.IndexHNSWFlat(self.dimension, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = self.ef_construction
+        index.hnsw.efSearch = self.ef_search
+        return index
+
+    def _rebuild(self) -> None:
+        keep = np.flatnonzero(self.alive)
+        self.vectors = np.ascontiguousarray(self.vectors[keep])
+        self.ids = [self.ids[i] for i in keep]
+        self.alive = np.ones(len(self.ids), dtype=bool)
+        self.row_of = {id_: row for row, id_ in enumerate(self.ids)}
+        self._faiss = self._new_faiss()
+        if len(self.ids):
+            self._faiss.add(self.vectors)
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add new ids; ids already present are updated (old row marked dead)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add")
+        self.remove([i for i in ids if i in self.row_of], compact=False)
+        start = len(self.ids)
+        self.vectors = np.vstack([self.vectors, vectors])
+        self.ids.extend(ids)
+        self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
+        self.row_of.update({id_: start + i for i, id_ in enumerate(ids)})
+        wrong_kind = self._faiss is not None and (self.kind == "hnsw") != isinstance(self._faiss, faiss.IndexHNSWFlat)
+        if self._faiss is None or wrong_kind or self._dead_share() > 0.25:
+            self._rebuild()
+        else:
+            self._faiss.add(vectors)
+
+    def remove(self, ids: Sequence[str], compact: bool = True) -> int:
+        rows = [self.row_of.pop(i) for i in ids if i in self.row_of]
+        self.alive[rows] = False
+        if compact and self._dead_share() > 0.25:
+            self._rebuild()
+        return len(rows)
+
+    def _dead_share(self) -> float:
+        return 0.0 if not len(self.alive) else 1.0 - self.alive.mean()
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def __contains__(self, id_: str) -> bool:
+        return id_ in self.row_of
+
+    # ---- searching ------------------------------------------------------------------------
+    def search(self, queries: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
+        """For each query row, up to k (id, inner product) best first, dead rows skipped."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
+        if not len(self.row_of) or k <= 0:
+            return [[] for _ in range(len(queries))]
+        dead = len(self.alive) - len(self.row_of)
+        fetch = min(len(self.ids), k + dead)
+        scores, rows = self._faiss.search(queries, fetch)
+        results = []
+        for score_row, index_row in zip(scores, rows, strict=True):
+            hits = [(self.ids[r], float(s)) for s, r in zip(score_row, index_row, strict=True)
+                    if r >= 0 and self.alive[r]]
+            results.append(hits[:k])
+        return results
+
+    def vector(self, id_: str) -> np.ndarray:
+        return self.vectors[self.row_of[id_]]
+
+    def scores_all(self, query: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Exact inner products of one query with every live row (for score-level fusion)."""
+        live = np.flatnonzero(self.alive)
+        return [self.ids[i] for i in live], self.vectors[live] @ np.asarray(query, dtype=np.float32)
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write atomically: a sibling temp folder is filled, then swapped in."""
+        self._rebuild() if self._dead_share() > 0 else None
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.save(tmp / "vectors.npy", self.vectors)
+        (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
+        if self._faiss is not None and self.kind == "hnsw":
+            faiss.write_index(self._faiss, str(tmp / "hnsw.faiss"))  # the graph is costly to rebuild
+        meta = {"model_id": self.model_id, "dimension": self.dimension, "count": len(self.ids), "kind": self.kind,
+                "hnsw_from": self.hnsw_from, "hnsw_m": self.hnsw_m, "ef_construction": self.ef_construction,
+                "ef_search": self.ef_search}
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path, model_id: str | None = None, rebuild_hint: str = "cxy index build --rebuild"
+             ) -> "DenseIndex":
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if model_id is not None and meta["model_id"] != model_id:
+            raise IndexModelMismatch(
+                f"the index in {folder} was built with model {meta['model_id']!r}, but the encoder is {model_id!r}; "
+                f"rebuild it with: {rebuild_hint}")
+        index = cls(meta["dimension"], meta["model_id"], hnsw_from=meta["hnsw_from"], hnsw_m=meta["hnsw_m"],
+                    ef_construction=meta["ef_construction"], ef_search=meta["ef_search"])
+        index.vectors = np.load(folder / "vectors.npy")
+        index.ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        index.alive = np.ones(len(index.ids), dtype=bool)
+        index.row_of = {id_: row for row, id_ in enumerate(index.ids)}
+        if (folder / "hnsw.faiss").exists() and index.kind == "hnsw":
+            index._faiss = faiss.read_index(str(folder / "hnsw.faiss"))
+            index._faiss.hnsw.efSearch = index.ef_search
+        else:
+            index._rebuild()
+        return index
