@@ -76,3 +76,21 @@ def write_table(path: Path, header: list[str], rows: list[list[object]]) -> Path
     if path.suffix == ".xlsx":
         return write_xlsx(path, {"Sheet1": [header, *rows]})
     return write_jsonl(path, header, rows)
+
+
+@pytest.fixture(scope="session")
+def st_model():
+    """The default embedding model, built once per machine into the cxy cache and loaded once per session."""
+    from sentence_transformers import SentenceTransformer
+
+    from embeddings.model_install import ensure_default_model
+
+    return SentenceTransformer(str(ensure_default_model()), device="cpu", local_files_only=True)
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory):
+    """The default Encoder, loaded once per session, with a vector cache private to the session."""
+    from embeddings.encoder import Encoder
+
+    return Encoder(cache_folder=tmp_path_factory.mktemp("vectors"))

