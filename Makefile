@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index
 	$(BIN)/cxy --db $(DEMO_DB) import all data/sample
 	@echo
 	$(BIN)/cxy --db $(DEMO_DB) status
+	@echo
+	$(BIN)/cxy model install
+	$(BIN)/cxy --db $(DEMO_DB) index build
 
 test: $(STAMP)
 	$(BIN)/ruff check .
