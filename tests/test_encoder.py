@@ -55,3 +55,13 @@ def test_cached_texts_are_not_encoded_again(encoder, tmp_path):
 
 def test_empty_input_gives_an_empty_matrix(encoder):
     assert encoder.encode([]).shape == (0, 384)
+
+
+def test_the_int8_backend_agrees_with_fp32_and_keeps_its_own_cache(encoder, tmp_path):
+    fast = Encoder(backend="onnx-int8", cache_folder=tmp_path)
+    fp32 = encoder.encode(CAPABILITIES)
+    int8 = fast.encode(CAPABILITIES)
+    assert np.min(np.sum(fp32 * int8, axis=1)) >= 0.98
+    assert fast._vector_cache().path != Encoder(cache_folder=tmp_path)._vector_cache().path
+    with pytest.raises(ValueError, match="unknown backend"):
+        Encoder(backend="gpu")
