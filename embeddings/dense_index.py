@@ -120,7 +120,8 @@ class DenseIndex:
     # ---- persistence ----------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         """Write atomically: a sibling temp folder is filled, then swapped in."""
-        self._rebuild() if self._dead_share() > 0 else None
+        if self._dead_share() > 0:
+            self._rebuild()
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

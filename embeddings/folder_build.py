@@ -6,6 +6,7 @@ collide; leftovers of an interrupted build are removed by the next one.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -42,6 +43,26 @@ def file_entries(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, dict[str
         if rel not in skip:
             entries[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
     return entries
+
+
+def read_manifest(folder: Path, name: str, expected_format: int, error: Callable[[Path, str], Exception]) -> dict:
+    """The JSON manifest ``folder/name`` with a file list and the expected format, else ``error(folder, why)``."""
+    folder = Path(folder)
+    path = folder / name
+    if not folder.is_dir():
+        why = "it is not a directory" if folder.exists() else f"{name} is missing: the folder does not exist"
+        raise error(folder, why)
+    if not path.is_file():
+        raise error(folder, f"{name} is missing (interrupted or foreign install)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(folder, f"{name} is unreadable ({exc})") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise error(folder, f"{name} has no file list")
+    if manifest.get("format") != expected_format:
+        raise error(folder, f"{name} has format {manifest.get('format')!r}, expected {expected_format}")
+    return manifest
 
 
 def file_problem(folder: Path, files: dict, required: tuple[str, ...], deep: bool = False) -> str | None:

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, sha256_file
+from embeddings.folder_build import read_manifest as folder_manifest
 
 log = logging.getLogger(__name__)
 
@@ -564,22 +565,7 @@ def convert(source: Path, out_dir: Path) -> dict:
 
 def read_manifest(path: Path) -> dict:
     """The manifest of an installed folder; raises CorruptModelError when absent or unreadable."""
-    path = Path(path)
-    manifest_path = path / MANIFEST_NAME
-    if not path.is_dir():
-        raise CorruptModelError(path, "it is not a directory" if path.exists() else "the folder does not exist")
-    if not manifest_path.is_file():
-        raise CorruptModelError(path, f"{MANIFEST_NAME} is missing (interrupted or foreign install)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptModelError(path, f"{MANIFEST_NAME} is unreadable ({exc})") from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise CorruptModelError(path, f"{MANIFEST_NAME} has no file list")
-    if manifest.get("format") != MANIFEST_FORMAT:
-        problem = f"{MANIFEST_NAME} has format {manifest.get('format')!r}, expected {MANIFEST_FORMAT}"
-        raise CorruptModelError(path, problem)
-    return manifest
+    return folder_manifest(path, MANIFEST_NAME, MANIFEST_FORMAT, CorruptModelError)
 
 
 def verify_model_folder(path: Path, deep: bool = False) -> None:

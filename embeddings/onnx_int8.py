@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, sha256_file
+from embeddings.folder_build import read_manifest as folder_manifest
 
 log = logging.getLogger(__name__)
 
@@ -147,19 +148,7 @@ def source_fingerprint(model_dir: Path) -> dict:
 
 
 def read_manifest(folder: Path) -> dict:
-    folder = Path(folder)
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        raise Int8ModelError(folder, f"{MANIFEST_NAME} is missing")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Int8ModelError(folder, f"{MANIFEST_NAME} is unreadable ({exc})") from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise Int8ModelError(folder, f"{MANIFEST_NAME} has no file list")
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise Int8ModelError(folder, f"{MANIFEST_NAME} has format {manifest.get('format')!r}")
-    return manifest
+    return folder_manifest(folder, MANIFEST_NAME, MANIFEST_FORMAT, Int8ModelError)
 
 
 def verify_int8_folder(folder: Path, model_dir: Path | None = None, deep: bool = False) -> dict:

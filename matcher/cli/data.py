@@ -67,7 +67,7 @@ def status(ctx: typer.Context) -> None:
     from matcher.store.db import session_factory
 
     engine = ctx.obj.engine()
-    by_table = {m.__tablename__: m for m in models.Base.__subclasses__() if hasattr(m, "__tablename__")}
+    by_table = models.Base.metadata.tables
     with session_factory(engine)() as session:
         typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
         for table in TABLES:

@@ -170,13 +170,16 @@ def _reason(error: dict) -> str:
     return error["msg"]
 
 
-def existing_ids(session: Session, table: str, ids: Iterable[str]) -> set[str]:
-    orm = ORM_MODELS[table]
-    wanted, found = list(set(ids)), set()
-    for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
-        chunk = wanted[start:start + 500]
-        found.update(session.scalars(select(orm.id).where(orm.id.in_(chunk))))
+def existing_values(session: Session, column, values: Iterable[str]) -> set[str]:
+    """Which of ``values`` are stored in ``column``, asked in chunks under SQLite's bound-parameter limit."""
+    wanted, found = list(set(values)), set()
+    for start in range(0, len(wanted), 500):
+        found.update(session.scalars(select(column).where(column.in_(wanted[start:start + 500]))))
     return found
+
+
+def existing_ids(session: Session, table: str, ids: Iterable[str]) -> set[str]:
+    return existing_values(session, ORM_MODELS[table].id, ids)
 
 
 def check_references(session: Session, kind: str, records: list[Record]) -> list[Problem]:
@@ -238,13 +241,7 @@ def outcome_key(row: Row) -> str:
 
 def _append_outcomes(session: Session, rows: list[tuple[Record, Row]], report: ImportReport) -> None:
     keys = {outcome_key(row): row for _, row in rows}
-    known = set()
-    key_list = list(keys)
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start:start + 500]
-        known.update(session.scalars(
-            select(models.OutcomeEvent.idempotency_key).where(models.OutcomeEvent.idempotency_key.in_(chunk))
-        ))
+    known = existing_values(session, models.OutcomeEvent.idempotency_key, keys)
     events = [
         {
             "need_id": row.need_id, "team_id": row.team_id, "stage": row.stage, "amount_wan": row.amount_wan,

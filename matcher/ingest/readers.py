@@ -27,7 +27,7 @@ class Grid:
     rows: list[list[object]]  # rows[i] is spreadsheet row i + 1
 
 
-def decode_csv_bytes(path: Path, data: bytes) -> str:
+def decode_text(path: Path, data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -42,7 +42,7 @@ def decode_csv_bytes(path: Path, data: bytes) -> str:
 
 
 def read_csv(path: Path) -> Grid:
-    text = decode_csv_bytes(path, path.read_bytes()).replace("\x00", "")
+    text = decode_text(path, path.read_bytes()).replace("\x00", "")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
     rows = [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
@@ -68,7 +68,7 @@ def read_xlsx(path: Path) -> list[Grid]:
 def read_jsonl(path: Path) -> list[tuple[int, dict]]:
     """(line number, object) for every non-blank line; every bad line is reported at once."""
     records, problems = [], []
-    text = decode_csv_bytes(path, path.read_bytes())
+    text = decode_text(path, path.read_bytes())
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

@@ -142,7 +142,9 @@ _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾�
 def province_name(value: object) -> str | None:
     """江西省 -> 江西, 北京市 -> 北京, so eligibility rules compare like with like."""
     text = clean_text(value)
-    return _PROVINCE_SUFFIX.sub("", text) or text if text else None
+    if text is None:
+        return None
+    return _PROVINCE_SUFFIX.sub("", text) or text
 
 
 def parse_choice(value: object, choices: dict[str, str], what: str) -> str | None:
