@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from embeddings.dense_index import DenseIndex
 from embeddings.encoder import Encoder
-from matcher.documents import COLLECTIONS, Document, documents
+from matcher.documents import COLLECTIONS, Document, documents, domain_terms
+from matcher.matching.search import fit_lexical, ids_digest, lexical_digest, save_lexical
 
 REBUILD_COMMAND = "cxy index build --rebuild"
 
@@ -63,6 +64,11 @@ def build_collection(session: Session, encoder: Encoder, folder: Path, collectio
     (target / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     owners = {doc.id: doc.owner for doc in docs}
     (target / "owners.json").write_text(json.dumps(owners, ensure_ascii=False), encoding="utf-8")
+    ids = [doc.id for doc in docs]
+    terms = domain_terms(session)
+    digest = ids_digest(ids + sorted(terms), meta)
+    if rebuild or lexical_digest(folder, collection) != digest:
+        save_lexical(folder, collection, fit_lexical([d.text for d in docs], ids, terms), ids, digest)
     return BuildReport(collection, len(docs), len(changed), len(gone), len(docs) - len(changed), index.kind)
 
 

@@ -1,0 +1,58 @@
+"""What a caller can ask of a match list: length, level, diversity, filters, and teams to explain."""
+
+from dataclasses import dataclass, field
+
+from matcher.matching.diversity import DEFAULT_DIVERSITY, Policy
+from matcher.store.models import INSTITUTION_TYPES
+
+LEVELS = ("team", "institution", "need", "enterprise")
+
+
+class OptionError(ValueError):
+    """A request that cannot be answered as asked; the message says what to change."""
+
+
+@dataclass
+class MatchOptions:
+    """top: results per list; level: team | institution (match) or need | enterprise (firms);
+    diversity: cap:N | mmr:L | none; province/city/county: where the other side must be (institution
+    for match, enterprise for firms; institutions have no county); institution_type; industry
+    (firms: the enterprise's industry contains it); min_trl: the team's matched evidence must reach it;
+    exclude_proposed: drop pairs that already have any outcome event; why: team (or need) ids to
+    explain when they are not in the list."""
+
+    top: int = 10
+    level: str = "team"
+    diversity: str = DEFAULT_DIVERSITY
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    institution_type: str | None = None
+    industry: str | None = None
+    min_trl: int | None = None
+    exclude_proposed: bool = False
+    why: list[str] = field(default_factory=list)
+
+    def check(self, direction: str) -> Policy:
+        if not 1 <= self.top <= 500:
+            raise OptionError(f"top must be between 1 and 500, not {self.top}")
+        levels = ("team", "institution") if direction == "match" else ("need", "enterprise")
+        if self.level not in levels:
+            raise OptionError(f"level {self.level!r}: use one of {', '.join(levels)}")
+        if self.institution_type and self.institution_type not in INSTITUTION_TYPES:
+            raise OptionError(f"institution type {self.institution_type!r}: use one of {', '.join(INSTITUTION_TYPES)}")
+        if self.min_trl is not None and not 1 <= self.min_trl <= 9:
+            raise OptionError(f"min TRL must be 1-9, not {self.min_trl}")
+        if direction == "match" and self.county:
+            raise OptionError("institutions are stored without a county; filter teams by province or city instead")
+        if direction == "match" and self.industry:
+            raise OptionError("the industry filter applies to firms (enterprises); for teams use the need's text")
+        if direction == "firms" and (self.institution_type or self.min_trl):
+            raise OptionError("institution type and minimum TRL filter teams; they do not apply to firm lists")
+        try:
+            return Policy.parse(self.diversity)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+
+    def as_params(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, [], False)}

@@ -1,0 +1,148 @@
+"""One collection's searchable parts, loaded once per process: the faiss index, the lexical
+retrievers (fitted at ``cxy index build`` and pickled beside the vectors) and document owners.
+
+The lexical retrievers live beside the collection's folder (``capabilities.lexical.pkl``), not in it: the
+dense index replaces its folder atomically on every save.
+
+A query's per-document evidence is fused exactly as ``embeddings.hybrid`` does it (measured there):
+each component's scores are z-scored against that query's own top 100 documents, then summed with
+weights (dense 1, char TF-IDF 0.5, BM25 1). Only the dense top ``depth`` comes from faiss; the few
+hundred other documents a ranking needs are scored from their stored vectors.
+"""
+
+import hashlib
+import json
+import pickle
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.dense_index import DenseIndex
+from embeddings.hybrid import TOP_N
+from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
+
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHTS = {"char": 0.5, "bm25": 1.0}
+
+
+class IndexNotBuilt(RuntimeError):
+    pass
+
+
+def ids_digest(ids: Sequence[str], digests: dict[str, str]) -> str:
+    return hashlib.sha1("\n".join(f"{i}\t{digests.get(i, '')}" for i in ids).encode()).hexdigest()
+
+
+def fit_lexical(texts: Sequence[str], ids: Sequence[str], user_terms: Sequence[str]) -> dict:
+    """The lexical retrievers of one collection, fitted on its documents in ``ids`` order."""
+    return {"char": CharTfidfRetriever().fit(texts, ids), "bm25": Bm25Retriever(user_terms=user_terms).fit(texts, ids)}
+
+
+def _lexical_paths(index_dir: Path, collection: str) -> tuple[Path, Path]:
+    return index_dir / f"{collection}.lexical.pkl", index_dir / f"{collection}.lexical.json"
+
+
+def save_lexical(index_dir: Path, collection: str, retrievers: dict, ids: Sequence[str], digest: str) -> None:
+    pkl, meta = _lexical_paths(index_dir, collection)
+    tmp = pkl.with_name(pkl.name + ".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump({"digest": digest, "ids": list(ids), "retrievers": retrievers}, f, protocol=5)
+    tmp.replace(pkl)
+    meta.write_text(json.dumps({"digest": digest, "documents": len(ids)}), encoding="utf-8")
+
+
+def lexical_digest(index_dir: Path, collection: str) -> str | None:
+    """The digest the stored lexical retrievers were fitted for (None: never fitted)."""
+    pkl, meta = _lexical_paths(index_dir, collection)
+    return json.loads(meta.read_text(encoding="utf-8"))["digest"] if meta.exists() and pkl.exists() else None
+
+
+@dataclass
+class QueryScores:
+    """One query's evidence over a collection: z-scored component scores for any documents asked for."""
+
+    search: "CollectionSearch"
+    vector: np.ndarray
+    lexical: dict[str, np.ndarray]  # component -> raw score of every document (fit order)
+    stats: dict[str, tuple[float, float]]  # component -> (mean, std) of this query's top TOP_N
+    head: np.ndarray  # document rows in some component's top ``depth``
+
+    def components(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Component -> z-scores of the given document rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        raw = {"dense": self.search.dense.vectors[self.search.dense_rows[rows]] @ self.vector}
+        raw.update({name: scores[rows] for name, scores in self.lexical.items()})
+        return {name: (values - self.stats[name][0]) / self.stats[name][1] for name, values in raw.items()}
+
+    def fused(self, rows: np.ndarray) -> np.ndarray:
+        z = self.components(rows)
+        return sum(self.search.weights[name] * values for name, values in z.items())
+
+
+def _head_stats(values: np.ndarray) -> tuple[float, float]:
+    if not len(values):
+        return 0.0, 1.0
+    std = float(values.std())
+    return float(values.mean()), std if std > 0 else 1.0
+
+
+def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.argpartition(-scores, k - 1)[:k]
+
+
+class CollectionSearch:
+    """Parameters: the collection's DenseIndex, its fitted lexical retrievers by name, document ids in the
+    lexical fit order, and the owner (team or enterprise id) of each document."""
+
+    def __init__(self, dense: DenseIndex, lexical: dict, doc_ids: Sequence[str], owners: dict[str, str]):
+        self.dense, self.lexical = dense, lexical
+        self.doc_ids = list(doc_ids)
+        self.row_of = {doc_id: row for row, doc_id in enumerate(self.doc_ids)}
+        self.owner = [owners[d] for d in self.doc_ids]
+        missing = [d for d in self.doc_ids if d not in dense.row_of]
+        if missing:
+            raise IndexNotBuilt(f"{len(missing)} documents have no vector (e.g. {missing[0]}); run: cxy index build")
+        self.dense_rows = np.array([dense.row_of[d] for d in self.doc_ids], dtype=np.int64)
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for row, owner in enumerate(self.owner):
+            grouped[owner].append(row)
+        self.rows_of_owner = {owner: np.array(rows, dtype=np.int64) for owner, rows in grouped.items()}
+        self.weights = {"dense": DENSE_WEIGHT, **{name: LEXICAL_WEIGHTS[name] for name in lexical}}
+
+    @classmethod
+    def load(cls, index_dir: Path, collection: str, model_id: str, rebuild_hint: str) -> "CollectionSearch":
+        folder, (pkl, _) = index_dir / collection, _lexical_paths(index_dir, collection)
+        if not (folder / "meta.json").exists() or not pkl.exists():
+            raise IndexNotBuilt(f"no {collection} index in {index_dir}; run: cxy index build")
+        dense = DenseIndex.load(folder, model_id, rebuild_hint)
+        with pkl.open("rb") as f:
+            stored = pickle.load(f)
+        owners = json.loads((folder / "owners.json").read_text(encoding="utf-8"))
+        return cls(dense, stored["retrievers"], stored["ids"], owners)
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def rows(self, doc_ids: Sequence[str]) -> np.ndarray:
+        return np.array([self.row_of[d] for d in doc_ids], dtype=np.int64)
+
+    def query(self, text: str, vector: np.ndarray, depth: int = 200) -> QueryScores:
+        """Score one query: faiss top ``depth`` for the dense side, every document for the lexical side."""
+        vector = np.asarray(vector, dtype=np.float32).ravel()
+        hits = self.dense.search(vector[None, :], max(depth, TOP_N))[0]
+        dense_scores = np.array([s for _, s in hits], dtype=np.float32)
+        stats = {"dense": _head_stats(dense_scores[:TOP_N])}
+        head = [self.row_of[d] for d, _ in hits[:depth] if d in self.row_of]
+        lexical = {}
+        for name, retriever in self.lexical.items():
+            scores = retriever.scores(text)
+            lexical[name] = scores
+            stats[name] = _head_stats(scores[_top_rows(scores, TOP_N)])
+            head.extend(_top_rows(scores, depth).tolist())
+        return QueryScores(self, vector, lexical, stats, np.unique(np.array(head, dtype=np.int64)))
