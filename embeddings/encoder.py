@@ -7,7 +7,7 @@ length-sorted batches by sentence-transformers and L2-normalised; vectors are ca
 
 import os
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,27 @@ def resolve_model(spec: str | None) -> tuple[str, str, bool]:
     if path.is_dir():
         return str(path.resolve()), f"local:{path.resolve()}", True
     return spec, spec, False
+
+
+@lru_cache(maxsize=4)
+def _load_model(location: str, backend: str, threads: int, local: bool, max_seq_length: int):
+    """Load a model once per process: encoders with the same settings share it (it is only read)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar in command output
+    torch.set_num_threads(threads)
+    if backend == "onnx-int8":
+        if not local:
+            raise ValueError("the onnx-int8 backend needs a local model folder, not a hub name")
+        from embeddings.onnx_int8 import load_int8
+
+        model = load_int8(Path(location), threads=threads)
+    else:
+        model = SentenceTransformer(location, device="cpu", local_files_only=local)
+    model.max_seq_length = max_seq_length
+    return model
 
 
 class Encoder:
@@ -95,21 +116,8 @@ class Encoder:
     @property
     def model(self):
         if self._model is None:
-            import torch
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
-
-            transformers_logging.disable_progress_bar()  # no "Loading weights" bar in command output
-            torch.set_num_threads(self.threads)
-            if self.backend == "onnx-int8":
-                if not self._resolved[2]:
-                    raise ValueError("the onnx-int8 backend needs a local model folder, not a hub name")
-                from embeddings.onnx_int8 import load_int8
-
-                self._model = load_int8(Path(self.location), threads=self.threads)
-            else:
-                self._model = SentenceTransformer(self.location, device="cpu", local_files_only=self._resolved[2])
-            self._model.max_seq_length = self.max_seq_length
+            self._model = _load_model(self.location, self.backend, self.threads, self._resolved[2],
+                                      self.max_seq_length)
         return self._model
 
     @property

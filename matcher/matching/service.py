@@ -33,6 +33,7 @@ from matcher.store import models
 from matcher.store.db import session_factory, write_session
 
 CANDIDATES = 150  # teams (or needs) scored in full per query
+INSTITUTION_PEER = 1.5  # a second team is named at institution level only from this raw score up
 MAX_TERMS = 20
 GENERIC_TERMS = frozenset((  # words every need says; never shown as shared terms
     "企业", "公司", "我们", "我司", "厂里", "目前", "现在", "需要", "希望", "想", "请", "帮忙",
@@ -271,7 +272,8 @@ class MatchService:
             best = grouped[inst_id][0]
             result = self._team_result(best, contexts[best.need_id], rank)
             result["explanation"]["teams"] = [{"team_id": s.key, "team_name": self.catalog.teams[s.key].name,
-                                               "score": display_score(s.raw)} for s in grouped[inst_id][:3]]
+                                               "score": display_score(s.raw)}
+                                              for s in grouped[inst_id][:3] if s is best or s.raw >= INSTITUTION_PEER]
             result["explanation"]["institution_name"] = self.catalog.institutions[inst_id].name
             results.append(result)
         return results, {}

@@ -1,0 +1,172 @@
+"""Match commands: ``cxy match need|enterprise|text`` (teams) and ``cxy firms team|text`` (firms)."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from matcher.cli.render import render
+
+FORMATS = ("table", "json", "csv")
+
+match_app = typer.Typer(help="Ranked, explained teams for needs, enterprises or free text.", no_args_is_help=True)
+firms_app = typer.Typer(help="Ranked needs and enterprises for a team or a description of what it can do.",
+                        no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def read_queries(path: Path) -> list[tuple[str | None, str]]:
+    """Queries from a file: one text per line, or JSON Lines with ``id`` and ``text`` (blank lines skipped)."""
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    queries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                _fail(f"{path} line {number}: not valid JSON ({exc.msg})")
+            if not isinstance(row.get("text"), str) or not row["text"].strip():
+                _fail(f"{path} line {number}: a JSON query needs a non-empty \"text\"")
+            queries.append((str(row["id"]) if row.get("id") is not None else None, row["text"]))
+        else:
+            queries.append((None, line))
+    if not queries:
+        _fail(f"{path}: no queries in the file")
+    return queries
+
+
+def _options(top, level, diversity, province, city, county, institution_type, industry, min_trl, exclude_proposed,
+             why):
+    from matcher.matching.options import MatchOptions
+
+    return MatchOptions(top=top, level=level, diversity=diversity, province=province, city=city, county=county,
+                        institution_type=institution_type, industry=industry, min_trl=min_trl,
+                        exclude_proposed=exclude_proposed, why=list(why or []))
+
+
+def _run(ctx: typer.Context, calls: list[Callable], fmt: str) -> None:
+    """Load the service once, answer every query, print in the asked format."""
+    from embeddings.dense_index import IndexModelMismatch
+    from matcher.matching.options import OptionError
+    from matcher.matching.search import IndexNotBuilt
+    from matcher.matching.service import MatchService, NotFound
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", 2)
+    service = MatchService(ctx.obj.engine())
+    try:
+        results = [call(service).as_dict() for call in calls]
+    except (NotFound, OptionError, IndexNotBuilt, IndexModelMismatch) as exc:
+        _fail(str(exc))
+    typer.echo(render(results, fmt))
+
+
+TOP = typer.Option(10, "--top", help="Results per list.")
+FORMAT = typer.Option("table", "--format", help="table, json or csv (several queries in json: JSON Lines).")
+DIVERSITY = typer.Option("cap:3", "--diversity", help="cap:N per institution/enterprise, mmr:L, or none.")
+PROVINCE = typer.Option(None, "--province", help="Only this province (institution for teams, enterprise for firms).")
+CITY = typer.Option(None, "--city", help="Only this city.")
+EXCLUDE = typer.Option(False, "--exclude-proposed", help="Drop pairs that already have outcome events.")
+
+
+def _check_ids(service_ids: set[str], ids: list[str], what: str) -> None:
+    missing = [i for i in ids if i not in service_ids]
+    if missing:
+        _fail(f"no {what} with id {', '.join(missing)}")
+
+
+@match_app.command("need")
+def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more need ids."),
+               top: int = TOP, fmt: str = FORMAT,
+               level: str = typer.Option("team", "--level", help="team or institution."),
+               diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
+               institution_type: str = typer.Option(None, "--type", help="Institution type, e.g. university."),
+               min_trl: int = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL."),
+               exclude_proposed: bool = EXCLUDE,
+               why: list[str] = typer.Option(None, "--why", help="Explain where this team ranked (repeatable).")
+               ) -> None:
+    """Teams for one or more needs, best first, each with its evidence and feature contributions."""
+    opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
+                    why)
+    _run(ctx, [lambda s, i=i: s.match_need(i, opts) for i in ids], fmt)
+
+
+@match_app.command("enterprise")
+def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more enterprise ids."),
+                     top: int = TOP, fmt: str = FORMAT,
+                     level: str = typer.Option("team", "--level", help="team or institution."),
+                     diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
+                     institution_type: str = typer.Option(None, "--type", help="Institution type."),
+                     min_trl: int = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL."),
+                     exclude_proposed: bool = EXCLUDE,
+                     why: list[str] = typer.Option(None, "--why", help="Explain where this team ranked.")) -> None:
+    """Teams for all open needs of an enterprise, merged; each result says which need it serves."""
+    opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
+                    why)
+    _run(ctx, [lambda s, i=i: s.match_enterprise(i, opts) for i in ids], fmt)
+
+
+@match_app.command("text")
+def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="A need in plain words."),
+               queries: Path = typer.Option(None, "--queries", help="File: one query per line, or JSONL id/text."),
+               top: int = TOP, fmt: str = FORMAT,
+               level: str = typer.Option("team", "--level", help="team or institution."),
+               diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
+               institution_type: str = typer.Option(None, "--type", help="Institution type."),
+               min_trl: int = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL."),
+               why: list[str] = typer.Option(None, "--why", help="Explain where this team ranked.")) -> None:
+    """Teams for a need typed in plain words (English abbreviations and traditional characters are fine)."""
+    items = _text_queries(text, queries)
+    opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, False, why)
+    _run(ctx, [lambda s, q=q: s.match_text(q[1], opts, query_id=q[0]) for q in items], fmt)
+
+
+def _text_queries(text: str | None, queries: Path | None) -> list[tuple[str | None, str]]:
+    if (text is None) == (queries is None):
+        _fail("give either a query text or --queries FILE", 2)
+    return read_queries(queries) if queries is not None else [(None, text)]
+
+
+@firms_app.command("team")
+def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more team ids."),
+               top: int = TOP, fmt: str = FORMAT,
+               level: str = typer.Option("need", "--level", help="need or enterprise."),
+               diversity: str = typer.Option("cap:3", "--diversity", help="cap:N needs per enterprise, mmr:L, none."),
+               province: str = PROVINCE, city: str = CITY,
+               county: str = typer.Option(None, "--county", help="Only enterprises in this county/district."),
+               industry: str = typer.Option(None, "--industry", help="Only enterprises whose industry contains this."),
+               exclude_proposed: bool = EXCLUDE,
+               why: list[str] = typer.Option(None, "--why", help="Explain where this need ranked.")) -> None:
+    """Open needs (and their enterprises) that a team's work fits, with the team's matching evidence."""
+    opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why)
+    _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in ids], fmt)
+
+
+@firms_app.command("text")
+def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="What the team can do, in plain words."),
+               queries: Path = typer.Option(None, "--queries", help="File: one query per line, or JSONL id/text."),
+               top: int = TOP, fmt: str = FORMAT,
+               level: str = typer.Option("need", "--level", help="need or enterprise."),
+               diversity: str = typer.Option("cap:3", "--diversity", help="cap:N needs per enterprise, mmr:L, none."),
+               province: str = PROVINCE, city: str = CITY,
+               county: str = typer.Option(None, "--county", help="Only enterprises in this county/district."),
+               industry: str = typer.Option(None, "--industry", help="Only enterprises whose industry contains this."),
+               why: list[str] = typer.Option(None, "--why", help="Explain where this need ranked.")) -> None:
+    """Open needs for a description of a capability."""
+    items = _text_queries(text, queries)
+    opts = _options(top, level, diversity, province, city, county, None, industry, None, False, why)
+    _run(ctx, [lambda s, q=q: s.firms_text(q[1], opts, query_id=q[0]) for q in items], fmt)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(match_app, name="match")
+    app.add_typer(firms_app, name="firms")
