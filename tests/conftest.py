@@ -94,3 +94,34 @@ def encoder(tmp_path_factory):
     from embeddings.encoder import Encoder
 
     return Encoder(cache_folder=tmp_path_factory.mktemp("vectors"))
+
+
+@pytest.fixture(scope="session")
+def shared_vector_cache(tmp_path_factory):
+    """One vector cache for the whole session: every sample index after the first is built from it."""
+    folder = tmp_path_factory.mktemp("session-vectors")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CXY_VECTOR_CACHE", str(folder))
+    yield folder
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory, shared_vector_cache) -> Path:
+    """The bundled sample imported and indexed once per session (tests may add runs, not change data;
+    copy it with ``copy_sample_db`` to change data)."""
+    db = tmp_path_factory.mktemp("sample") / "sample.db"
+    cli = Cli(db)
+    cli("import", "all", SAMPLE)
+    cli("index", "build")
+    return db
+
+
+def copy_sample_db(sample_db: Path, target: Path) -> Cli:
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(sample_db) as source, sqlite3.connect(target / "sample.db") as copy:
+        source.backup(copy)
+    shutil.copytree(sample_db.parent / "sample.db.index", target / "sample.db.index")
+    return Cli(target / "sample.db")

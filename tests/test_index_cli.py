@@ -9,15 +9,12 @@ from tests.conftest import SAMPLE, Cli
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory):
+def indexed(tmp_path_factory, shared_vector_cache):
     folder = tmp_path_factory.mktemp("indexed")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CXY_VECTOR_CACHE", str(folder / "vectors"))
     cli = Cli(folder / "sample.db")
     cli("import", "all", SAMPLE)
     first = cli("index", "build").output
-    yield cli, first
-    mp.undo()
+    return cli, first
 
 
 def test_build_indexes_every_capability_and_need_document(indexed):

@@ -62,12 +62,14 @@ def _run(ctx: typer.Context, calls: list[Callable], fmt: str) -> None:
 
     if fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", 2)
-    service = MatchService(ctx.obj.engine())
+    service = MatchService(ctx.obj.engine(), store_runs=False)  # stored below, once every query has succeeded
     try:
-        results = [call(service).as_dict() for call in calls]
+        lists = [call(service) for call in calls]
     except (NotFound, OptionError, IndexNotBuilt, IndexModelMismatch) as exc:
         _fail(str(exc))
-    typer.echo(render(results, fmt))
+    for match_list in lists:
+        service.save(match_list)
+    typer.echo(render([m.as_dict() for m in lists], fmt))
 
 
 TOP = typer.Option(10, "--top", help="Results per list.")

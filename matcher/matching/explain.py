@@ -134,7 +134,7 @@ def summary(catalog: Catalog, team_id: str, evidence: list[dict], terms: list[st
 def explain_pair(catalog: Catalog, team_id: str, evidence: Evidence, terms: Sequence[tuple[str, float]],
                  values: dict[str, float], parts: dict[str, float], need_id: str | None,
                  team_text: str) -> dict:
-    docs = [document_evidence(catalog, doc_id, match, terms) for doc_id, match in evidence.documents[:2]]
+    docs = [document_evidence(catalog, doc_id, match, terms) for doc_id, match in evidence.documents]
     shared = matched_terms(terms, team_text)
     history = pair_history(catalog, need_id, team_id)
     return {"summary": summary(catalog, team_id, docs, shared, values, history),

@@ -547,17 +547,23 @@ class MatchService:
     def _record(self, kind: str, query: dict, results: list[dict], why: list[dict], opts: MatchOptions) -> MatchList:
         out = MatchList(kind, query, results, why, self.encoder.model_id, self.ranker.version, opts.as_params())
         if self.store_runs:
-            out.run_id = str(uuid.uuid4())
-            with write_session(self.engine) as session:
-                session.add(models.RecommendationRun(id=out.run_id, kind=kind, query=query,
-                                                     model_version=out.model_version,
-                                                     ranker_version=out.ranker_version, params=out.params))
-                session.flush()
-                session.add_all(models.RecommendationItem(
-                    run_id=out.run_id, rank=r["rank"], team_id=r.get("team_id"),
-                    need_id=r.get("need_id") or r["explanation"].get("need_id") or query.get("need_id"),
-                    score=r["score"], explanation=r["explanation"]) for r in results)
+            self.save(out)
         return out
+
+    def save(self, match_list: MatchList) -> str:
+        """Store a list as a recommendation run with its items; returns (and sets) its run id."""
+        match_list.run_id = match_list.run_id or str(uuid.uuid4())
+        query = match_list.query
+        with write_session(self.engine) as session:
+            session.add(models.RecommendationRun(id=match_list.run_id, kind=match_list.kind, query=query,
+                                                 model_version=match_list.model_version,
+                                                 ranker_version=match_list.ranker_version, params=match_list.params))
+            session.flush()
+            session.add_all(models.RecommendationItem(
+                run_id=match_list.run_id, rank=r["rank"], team_id=r.get("team_id"),
+                need_id=r.get("need_id") or r["explanation"].get("need_id") or query.get("need_id"),
+                score=r["score"], explanation=r["explanation"]) for r in match_list.results)
+        return match_list.run_id
 
 
 def _overlap(terms, text: str) -> float:
