@@ -61,9 +61,11 @@ def main() -> None:
     owner_of = dict(zip(ids, owners, strict=True))
     keywords = sorted({k for a in achievements for k in (a.get("keywords") or "").split(";") if k})
     need_ids = sorted(needs)
-    queries = ["。".join(filter(None, (needs[n]["需求名称"], needs[n]["关键词"], needs[n]["需求描述"]))) for n in need_ids]
+    queries = ["。".join(filter(None, (needs[n]["需求名称"], needs[n]["关键词"], needs[n]["需求描述"])))
+               for n in need_ids]
     encoder = Encoder()
-    methods = [HybridRetriever(encoder, [], 1.0), HybridRetriever(None, [(Bm25Retriever(user_terms=keywords), 1.0)], 0.0),
+    methods = [HybridRetriever(encoder, [], 1.0),
+               HybridRetriever(None, [(Bm25Retriever(user_terms=keywords), 1.0)], 0.0),
                HybridRetriever(None, [(CharTfidfRetriever(), 1.0)], 0.0)]
     affinity = []  # per method: need -> team -> score
     for method in methods:
@@ -86,8 +88,8 @@ def main() -> None:
         lines = [f"#### team {t}: {team['name']} ({inst['name']}, {inst['type']}, {inst['province']})",
                  f"discipline: {team['discipline']}", f"description: {team['description']}"]
         for a in by_team[t]:
-            lines.append(f"- [{a['kind']}, {a.get('year')}, TRL {a.get('trl')}] {a['title']} — 关键词 {a.get('keywords')}"
-                         f" — {a['abstract'][:160]}")
+            lines.append(f"- [{a['kind']}, {a.get('year')}, TRL {a.get('trl')}] {a['title']}"
+                         f" — 关键词 {a.get('keywords')} — {a['abstract'][:160]}")
         return "\n".join(lines)
 
     def need_block(n: str) -> str:

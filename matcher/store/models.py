@@ -7,7 +7,7 @@ less trusted roles can drop them without a separate list to keep in sync.
 import datetime as dt
 
 from sqlalchemy import JSON as _JSON
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 INSTITUTION_TYPES = ("university", "research_institute", "new_rd_institution", "enterprise_rd_center")
@@ -162,3 +162,20 @@ class RecommendationItem(Base):
     need_id: Mapped[str | None] = mapped_column(ForeignKey("needs.id"), index=True)
     score: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict | None] = mapped_column(JSON)
+
+
+API_ROLES = ("bureau", "researcher", "admin")
+
+
+class ApiKey(Base):
+    """A key for the HTTP service. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())

@@ -1,0 +1,62 @@
+"""The HTTP service: `cxy serve` runs ``create_app`` under uvicorn.
+
+The match service (model, indexes, catalog) is loaded once at start-up and shared by all requests;
+errors from the matcher become 4xx responses whose detail says what to fix.
+"""
+
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from api.routers import admin, entities, match
+from embeddings.dense_index import IndexModelMismatch
+from matcher.matching.options import OptionError
+from matcher.matching.search import IndexNotBuilt
+from matcher.matching.service import MatchService, NotFound
+from matcher.settings import Settings, database_url
+from matcher.store.db import open_database
+
+
+def create_app(db: str | None = None, service: MatchService | None = None, warm: bool = True) -> FastAPI:
+    """Parameters: db (URL or SQLite path; default CXY_DB); service (an already loaded MatchService);
+    warm: load the model and indexes before serving the first request."""
+    engine = service.engine if service is not None else open_database(database_url(db or Settings().db))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.engine = engine
+        app.state.service = service or MatchService(engine)
+        if warm:
+            with suppress(IndexNotBuilt):  # then each match request answers 503 with the fix
+                app.state.service.warm()
+        yield
+
+    app = FastAPI(title="cxy-matcher", version="0.1.0", lifespan=lifespan,
+                  description="产学研 matchmaking: explained team lists for needs and enterprises, firm lists for "
+                              "researchers. Send an API key in `X-API-Key` (roles: bureau, researcher, admin).")
+    for router in (match.router, entities.router, admin.router):
+        app.include_router(router)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(OptionError)
+    async def bad_option(_: Request, exc: OptionError):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(IndexNotBuilt)
+    async def no_index(_: Request, exc: IndexNotBuilt):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(IndexModelMismatch)
+    async def wrong_model(_: Request, exc: IndexModelMismatch):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.get("/health", tags=["service"], summary="Liveness and what is loaded")
+    def health(request: Request):
+        svc = request.app.state.service
+        return {"status": "ok", "model": svc.encoder.model_id, "ranker": svc.ranker.version}
+
+    return app

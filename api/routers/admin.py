@@ -1,0 +1,62 @@
+"""Administration over HTTP (admin role): imports and index builds, the same as the command line."""
+
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from api.deps import IsAdmin, ServiceDep, SessionDep
+from api.schemas import ImportResponse
+from matcher.ingest.loader import KINDS
+from matcher.ingest.problems import ImportFailed
+from matcher.store.db import write_session
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+SUFFIXES = (".csv", ".xlsx", ".jsonl")
+
+
+@router.post("/import/{kind}", response_model=list[ImportResponse],
+             summary="Import a file (the request body) of one kind; all or nothing")
+async def import_file(kind: str, request: Request, service: ServiceDep, _: IsAdmin,
+                      filename: str = Query(..., description="the file's name; its suffix (.csv, .xlsx, .jsonl) "
+                                            "says how to read the body")):
+    from matcher.ingest.loader import import_file as load_file
+    from matcher.ingest.survey import import_survey
+
+    if kind not in (*KINDS, "survey"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown kind {kind!r}; use one of {', '.join(KINDS)}, survey")
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"filename {filename!r}: use a .csv, .xlsx or .jsonl file")
+    body = await request.body()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(filename).name
+        path.write_bytes(body)
+        try:
+            with write_session(request.app.state.engine) as session:
+                reports = import_survey(session, path) if kind == "survey" else [load_file(session, kind, path)]
+        except ImportFailed as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                {"message": f"{len(exc.problems)} problem(s); nothing was written",
+                                 "problems": [str(p).replace(folder + "/", "") for p in exc.problems]}) from None
+    service.reload()
+    return [{"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated,
+             "unchanged": r.unchanged, "warnings": r.warnings} for r in reports]
+
+
+@router.post("/index/build", summary="Embed new or changed documents (incremental), then reload the service")
+def build_index(request: Request, session: SessionDep, service: ServiceDep, _: IsAdmin):
+    from matcher.indexing import build_all
+
+    reports = build_all(session, service.encoder, service.index_folder)
+    service.reload()
+    return [r.__dict__ for r in reports]
+
+
+@router.get("/index/status", summary="What is indexed and what changed since")
+def index_status(session: SessionDep, service: ServiceDep, _: IsAdmin):
+    from matcher.documents import COLLECTIONS
+    from matcher.indexing import collection_status
+
+    return [collection_status(session, service.index_folder, c) for c in COLLECTIONS]

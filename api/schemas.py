@@ -1,0 +1,60 @@
+"""Request and response models of the HTTP API (separate from the storage models)."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from matcher.matching.options import MatchOptions
+
+
+class ListOptions(BaseModel):
+    """The same options as the command line's (see `cxy match need --help`)."""
+
+    top: int = Field(10, ge=1, le=500)
+    level: str | None = Field(None, description="team | institution (match); need | enterprise (firms)")
+    diversity: str = Field("cap:3", description="cap:N, mmr:L or none")
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    institution_type: str | None = None
+    industry: str | None = None
+    min_trl: int | None = Field(None, ge=1, le=9)
+    exclude_proposed: bool = False
+    why: list[str] = Field(default_factory=list, description="ids to explain when they are not listed")
+
+    def to_options(self, default_level: str) -> MatchOptions:
+        values = self.model_dump(exclude={"text"})
+        values["level"] = values["level"] or default_level
+        return MatchOptions(**values)
+
+
+class TextQuery(ListOptions):
+    text: str = Field(..., min_length=1, description="the need (match) or the capability (firms) in plain words")
+
+
+class MatchResult(BaseModel):
+    rank: int
+    team_id: str | None = None
+    institution_id: str | None = None
+    need_id: str | None = None
+    enterprise_id: str | None = None
+    score: float
+    explanation: dict[str, Any]
+
+
+class MatchResponse(BaseModel):
+    query: dict[str, Any]
+    results: list[MatchResult]
+    why: list[dict[str, Any]] = []
+    run_id: str | None
+    model: str
+    ranker: str
+
+
+class ImportResponse(BaseModel):
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    warnings: list[str]
