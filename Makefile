@@ -22,6 +22,13 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/cxy model install
 	$(BIN)/cxy --db $(DEMO_DB) index build
+	@echo
+	@echo "== 匹配清单: the teams worth calling for sample enterprise E101 (two open needs) =="
+	$(BIN)/cxy --db $(DEMO_DB) match enterprise E101 --top 5 --why T102
+	@echo
+	@echo "Next: start the HTTP service (docs at http://127.0.0.1:8000/docs) with an API key:"
+	@echo "  $(BIN)/cxy --db $(DEMO_DB) key create --role bureau --name demo"
+	@echo "  $(BIN)/cxy --db $(DEMO_DB) serve"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,4 +38,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index
