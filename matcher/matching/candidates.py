@@ -53,16 +53,48 @@ def evidence_from_matrix(owner: str, doc_ids: list[str], z: dict[str, np.ndarray
                     tuple((doc_ids[i], float(fused[i])) for i in order))
 
 
+def _grouped_top_mean(values: np.ndarray, group: np.ndarray, position: np.ndarray, shape: tuple[int, int]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: mean of its TOP_K largest values, and the positions of those values (best first)."""
+    matrix = np.full(shape, -np.inf)
+    matrix[group, position] = values
+    order = np.argsort(-matrix, axis=1, kind="stable")[:, :TOP_K]
+    top = np.take_along_axis(matrix, order, axis=1)
+    finite = np.isfinite(top)
+    return np.where(finite, top, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1), order
+
+
 def owner_evidence(scores: QueryScores, owners: Iterable[str]) -> dict[str, Evidence]:
-    """Evidence for each named owner of the query's collection (owners without documents are skipped)."""
+    """Evidence for each named owner of the query's collection (owners without documents are skipped).
+
+    All owners' documents are scored in one pass and aggregated as a padded (owner x document) matrix:
+    the per-owner Python loop this replaces was a third of a request's time.
+    """
     search = scores.search
+    owners = [o for o in owners if o in search.rows_of_owner]
+    if not owners:
+        return {}
+    row_lists = [search.rows_of_owner[o] for o in owners]
+    lengths = np.array([len(r) for r in row_lists])
+    rows = np.concatenate(row_lists)
+    group = np.repeat(np.arange(len(owners)), lengths)
+    position = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    shape = (len(owners), int(lengths.max()))
+    z = scores.components(rows)
+    weights = search.weights
+    fused = sum(weights[name] * values for name, values in z.items()) / sum(weights.values())
+    lexical_weight = sum(w for name, w in weights.items() if name != "dense") or 1.0
+    lexical = sum(weights[name] * values for name, values in z.items() if name != "dense") / lexical_weight
+    affinity, best = _grouped_top_mean(fused, group, position, shape)
+    dense, _ = _grouped_top_mean(z["dense"], group, position, shape)
+    lexical_mean, _ = (_grouped_top_mean(lexical, group, position, shape) if np.ndim(lexical)
+                       else (np.zeros(len(owners)), None))
+    starts = np.cumsum(lengths) - lengths
     result = {}
-    for owner in owners:
-        rows = search.rows_of_owner.get(owner)
-        if rows is None:
-            continue
-        result[owner] = evidence_from_matrix(owner, [search.doc_ids[r] for r in rows], scores.components(rows),
-                                             search.weights)
+    for i, owner in enumerate(owners):
+        picked = [int(p) for p in best[i] if p < lengths[i]]
+        documents = tuple((search.doc_ids[rows[starts[i] + p]], float(fused[starts[i] + p])) for p in picked)
+        result[owner] = Evidence(owner, float(affinity[i]), float(dense[i]), float(lexical_mean[i]), documents)
     return result
 
 
