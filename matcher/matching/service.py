@@ -179,10 +179,15 @@ class MatchService:
         """How well each team's discipline fits the enterprise's industry, z-scored over the candidates."""
         if not industry or len(team_ids) < 2:
             return {}
+        # Disciplines only: there are few, so their vectors are encoded once per process (team names are
+        # unique, and encoding 150 of them per request cost seconds at 100k achievements).
         teams = self.catalog.teams
-        labels = {t: f"{teams[t].discipline or ''} {teams[t].name}".strip() for t in team_ids}
         target = self._field_vector(industry)
-        raw = np.array([self._field_vector(labels[t]) @ target for t in team_ids])
+        raw = np.array([self._field_vector(teams[t].discipline) @ target if teams[t].discipline else np.nan
+                        for t in team_ids])
+        if np.isnan(raw).all():
+            return {}
+        raw = np.where(np.isnan(raw), np.nanmean(raw), raw)
         std = raw.std()
         z = (raw - raw.mean()) / (std if std > 0 else 1.0)
         return dict(zip(team_ids, np.clip(z, -2, 2).tolist(), strict=True))
@@ -510,7 +515,9 @@ class MatchService:
         industries = [self.catalog.enterprise_of(n).industry for n in need_ids]
         if len(need_ids) < 2 or not any(industries):
             return {}
-        label = self._field_vector(f"{team.discipline or ''} {team.name}".strip())
+        if not team.discipline:
+            return {}
+        label = self._field_vector(team.discipline)
         raw = np.array([self._field_vector(i) @ label if i else np.nan for i in industries])
         mean, std = np.nanmean(raw), np.nanstd(raw)
         z = np.nan_to_num((raw - mean) / (std if std > 0 else 1.0))
