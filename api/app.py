@@ -17,6 +17,18 @@ from matcher.matching.service import MatchService, NotFound
 from matcher.settings import Settings, database_url
 from matcher.store.db import open_database
 
+# The matcher's own errors, whose messages already say what to fix, as HTTP statuses.
+ERROR_STATUS = {NotFound: status.HTTP_404_NOT_FOUND, OptionError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+                IndexNotBuilt: status.HTTP_503_SERVICE_UNAVAILABLE,
+                IndexModelMismatch: status.HTTP_503_SERVICE_UNAVAILABLE}
+
+
+def _status_handler(code: int):
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, code)
+
+    return handler
+
 
 def create_app(db: str | None = None, service: MatchService | None = None, warm: bool = True) -> FastAPI:
     """Parameters: db (URL or SQLite path; default CXY_DB); service (an already loaded MatchService);
@@ -38,21 +50,8 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
     for router in (match.router, entities.router, admin.router):
         app.include_router(router)
 
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
-
-    @app.exception_handler(OptionError)
-    async def bad_option(_: Request, exc: OptionError):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-    @app.exception_handler(IndexNotBuilt)
-    async def no_index(_: Request, exc: IndexNotBuilt):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
-
-    @app.exception_handler(IndexModelMismatch)
-    async def wrong_model(_: Request, exc: IndexModelMismatch):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+    for error, code in ERROR_STATUS.items():
+        app.add_exception_handler(error, _status_handler(code))
 
     @app.get("/health", tags=["service"], summary="Liveness and what is loaded")
     def health(request: Request):

@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matcher.documents import achievement_text, need_text, team_text  # noqa: E402
+from matcher.documents import need_text  # noqa: E402
 from matcher.matching.options import MatchOptions  # noqa: E402
 from matcher.matching.rank import WeightedScorer, weights_from_env  # noqa: E402
 from matcher.matching.service import MatchService  # noqa: E402
@@ -76,14 +76,12 @@ def baseline_teams(service: MatchService, need_id: str) -> dict[str, list[str]]:
 
 def baseline_needs(service: MatchService, team_id: str) -> dict[str, list[str]]:
     """Open needs ranked for a team by one component: top-3 mean over the team's documents as queries."""
-    caps, search, catalog = service.capabilities, service.needs_search, service.catalog
+    caps, search = service.capabilities, service.needs_search
     need_rows = service._open_need_rows()
     doc_ids = [caps.doc_ids[r] for r in caps.rows_of_owner[team_id]]
     per_component: dict[str, list[np.ndarray]] = defaultdict(list)
     for doc_id in doc_ids:
-        kind, _, key = doc_id.partition(":")
-        text = team_text(catalog.teams[key]) if kind == "team" else achievement_text(catalog.achievements[key])
-        z = search.query(text, caps.dense.vector(doc_id)).components(need_rows)
+        z = search.query(service._capability_text(doc_id), caps.dense.vector(doc_id)).components(need_rows)
         for name, values in z.items():
             per_component[name].append(values)
         per_component["fused"].append(sum(search.weights[n] * z[n] for n in z))

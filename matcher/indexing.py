@@ -38,7 +38,8 @@ class BuildReport:
     kind: str
 
 
-def _read_digests(folder: Path) -> dict[str, str]:
+def read_digests(folder: Path) -> dict[str, str]:
+    """Document id -> digest of the text indexed in a collection folder (empty if never built)."""
     path = folder / "documents.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
@@ -50,7 +51,7 @@ def build_collection(session: Session, encoder: Encoder, folder: Path, collectio
     model_id = encoder.model_id
     if target.exists() and not rebuild:
         index = DenseIndex.load(target, model_id, REBUILD_COMMAND)
-        digests = _read_digests(target)
+        digests = read_digests(target)
     else:
         index, digests = DenseIndex(encoder.dimension, model_id), {}
     current = {doc.id: doc for doc in docs}
@@ -82,7 +83,7 @@ def collection_status(session: Session, folder: Path, collection: str) -> dict:
     if not (target / "meta.json").exists():
         return {"collection": collection, "built": False, "documents_in_store": len(docs)}
     meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
-    digests = _read_digests(target)
+    digests = read_digests(target)
     stale = sum(1 for d in docs if digests.get(d.id) != d.digest)
     removed = len(set(digests) - {d.id for d in docs})
     return {"collection": collection, "built": True, "model_id": meta["model_id"], "kind": meta["kind"],

@@ -39,10 +39,10 @@ def _contacts_public(session, row) -> bool:
 
 
 def _check_team_access(resource: str, row, principal: Principal) -> None:
-    if principal.role != "researcher":
+    if principal.role != "researcher" or resource not in ("teams", "achievements"):
         return
-    team_id = row.id if resource == "teams" else getattr(row, "team_id", None) if resource == "achievements" else ""
-    if resource in ("teams", "achievements") and team_id != principal.team_id:
+    team_id = row.id if resource == "teams" else row.team_id
+    if team_id != principal.team_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"a researcher key may read its own team ({principal.team_id}) only")
 

@@ -78,23 +78,27 @@ DIVERSITY = typer.Option("cap:3", "--diversity", help="cap:N per institution/ent
 PROVINCE = typer.Option(None, "--province", help="Only this province (institution for teams, enterprise for firms).")
 CITY = typer.Option(None, "--city", help="Only this city.")
 EXCLUDE = typer.Option(False, "--exclude-proposed", help="Drop pairs that already have outcome events.")
-
-
-def _check_ids(service_ids: set[str], ids: list[str], what: str) -> None:
-    missing = [i for i in ids if i not in service_ids]
-    if missing:
-        _fail(f"no {what} with id {', '.join(missing)}")
+QUERIES = typer.Option(None, "--queries", help="File: one query per line, or JSONL id/text.")
+TEAM_LEVEL = typer.Option("team", "--level", help="team or institution.")
+INSTITUTION_TYPE = typer.Option(None, "--type", help="Institution type, e.g. university.")
+MIN_TRL = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL.")
+TEAM_WHY = typer.Option(None, "--why", help="Explain where this team ranked (repeatable).")
+NEED_LEVEL = typer.Option("need", "--level", help="need or enterprise.")
+FIRM_DIVERSITY = typer.Option("cap:3", "--diversity", help="cap:N needs per enterprise, mmr:L, none.")
+COUNTY = typer.Option(None, "--county", help="Only enterprises in this county/district.")
+INDUSTRY = typer.Option(None, "--industry", help="Only enterprises whose industry contains this.")
+NEED_WHY = typer.Option(None, "--why", help="Explain where this need ranked (repeatable).")
 
 
 @match_app.command("need")
 def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more need ids."),
                top: int = TOP, fmt: str = FORMAT,
-               level: str = typer.Option("team", "--level", help="team or institution."),
+               level: str = TEAM_LEVEL,
                diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
-               institution_type: str = typer.Option(None, "--type", help="Institution type, e.g. university."),
-               min_trl: int = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL."),
+               institution_type: str = INSTITUTION_TYPE,
+               min_trl: int = MIN_TRL,
                exclude_proposed: bool = EXCLUDE,
-               why: list[str] = typer.Option(None, "--why", help="Explain where this team ranked (repeatable).")
+               why: list[str] = TEAM_WHY
                ) -> None:
     """Teams for one or more needs, best first, each with its evidence and feature contributions."""
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
@@ -105,12 +109,12 @@ def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
 @match_app.command("enterprise")
 def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more enterprise ids."),
                      top: int = TOP, fmt: str = FORMAT,
-                     level: str = typer.Option("team", "--level", help="team or institution."),
+                     level: str = TEAM_LEVEL,
                      diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
-                     institution_type: str = typer.Option(None, "--type", help="Institution type."),
-                     min_trl: int = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL."),
+                     institution_type: str = INSTITUTION_TYPE,
+                     min_trl: int = MIN_TRL,
                      exclude_proposed: bool = EXCLUDE,
-                     why: list[str] = typer.Option(None, "--why", help="Explain where this team ranked.")) -> None:
+                     why: list[str] = TEAM_WHY) -> None:
     """Teams for all open needs of an enterprise, merged; each result says which need it serves."""
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why)
@@ -119,13 +123,13 @@ def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., he
 
 @match_app.command("text")
 def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="A need in plain words."),
-               queries: Path = typer.Option(None, "--queries", help="File: one query per line, or JSONL id/text."),
+               queries: Path = QUERIES,
                top: int = TOP, fmt: str = FORMAT,
-               level: str = typer.Option("team", "--level", help="team or institution."),
+               level: str = TEAM_LEVEL,
                diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
-               institution_type: str = typer.Option(None, "--type", help="Institution type."),
-               min_trl: int = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL."),
-               why: list[str] = typer.Option(None, "--why", help="Explain where this team ranked.")) -> None:
+               institution_type: str = INSTITUTION_TYPE,
+               min_trl: int = MIN_TRL,
+               why: list[str] = TEAM_WHY) -> None:
     """Teams for a need typed in plain words (English abbreviations and traditional characters are fine)."""
     items = _text_queries(text, queries)
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, False, why)
@@ -141,13 +145,13 @@ def _text_queries(text: str | None, queries: Path | None) -> list[tuple[str | No
 @firms_app.command("team")
 def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more team ids."),
                top: int = TOP, fmt: str = FORMAT,
-               level: str = typer.Option("need", "--level", help="need or enterprise."),
-               diversity: str = typer.Option("cap:3", "--diversity", help="cap:N needs per enterprise, mmr:L, none."),
+               level: str = NEED_LEVEL,
+               diversity: str = FIRM_DIVERSITY,
                province: str = PROVINCE, city: str = CITY,
-               county: str = typer.Option(None, "--county", help="Only enterprises in this county/district."),
-               industry: str = typer.Option(None, "--industry", help="Only enterprises whose industry contains this."),
+               county: str = COUNTY,
+               industry: str = INDUSTRY,
                exclude_proposed: bool = EXCLUDE,
-               why: list[str] = typer.Option(None, "--why", help="Explain where this need ranked.")) -> None:
+               why: list[str] = NEED_WHY) -> None:
     """Open needs (and their enterprises) that a team's work fits, with the team's matching evidence."""
     opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why)
     _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in ids], fmt)
@@ -155,14 +159,14 @@ def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
 
 @firms_app.command("text")
 def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="What the team can do, in plain words."),
-               queries: Path = typer.Option(None, "--queries", help="File: one query per line, or JSONL id/text."),
+               queries: Path = QUERIES,
                top: int = TOP, fmt: str = FORMAT,
-               level: str = typer.Option("need", "--level", help="need or enterprise."),
-               diversity: str = typer.Option("cap:3", "--diversity", help="cap:N needs per enterprise, mmr:L, none."),
+               level: str = NEED_LEVEL,
+               diversity: str = FIRM_DIVERSITY,
                province: str = PROVINCE, city: str = CITY,
-               county: str = typer.Option(None, "--county", help="Only enterprises in this county/district."),
-               industry: str = typer.Option(None, "--industry", help="Only enterprises whose industry contains this."),
-               why: list[str] = typer.Option(None, "--why", help="Explain where this need ranked.")) -> None:
+               county: str = COUNTY,
+               industry: str = INDUSTRY,
+               why: list[str] = NEED_WHY) -> None:
     """Open needs for a description of a capability."""
     items = _text_queries(text, queries)
     opts = _options(top, level, diversity, province, city, county, None, industry, None, False, why)

@@ -40,13 +40,18 @@ def _top_mean(values: np.ndarray) -> float:
     return float(np.sort(values)[::-1][:TOP_K].mean())
 
 
+def combine(z: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Fused scores (all components) and lexical scores (all but dense), each as a weighted mean."""
+    fused = sum(weights[name] * values for name, values in z.items()) / sum(weights.values())
+    lexical_weight = sum(w for name, w in weights.items() if name != "dense") or 1.0
+    lexical = sum(weights[name] * values for name, values in z.items() if name != "dense") / lexical_weight
+    return fused, lexical
+
+
 def evidence_from_matrix(owner: str, doc_ids: list[str], z: dict[str, np.ndarray], weights: dict[str, float]
                          ) -> Evidence:
     """Evidence from per-document z-scores (component -> array aligned with doc_ids)."""
-    total = sum(weights.values())
-    fused = sum(weights[name] * values for name, values in z.items()) / total
-    lexical_weight = sum(w for name, w in weights.items() if name != "dense") or 1.0
-    lexical = sum(weights[name] * values for name, values in z.items() if name != "dense") / lexical_weight
+    fused, lexical = combine(z, weights)
     order = np.argsort(-fused, kind="stable")[:TOP_K]
     return Evidence(owner, _top_mean(fused), _top_mean(z["dense"]),
                     _top_mean(lexical) if np.ndim(lexical) else 0.0,
@@ -81,10 +86,7 @@ def owner_evidence(scores: QueryScores, owners: Iterable[str]) -> dict[str, Evid
     position = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     shape = (len(owners), int(lengths.max()))
     z = scores.components(rows)
-    weights = search.weights
-    fused = sum(weights[name] * values for name, values in z.items()) / sum(weights.values())
-    lexical_weight = sum(w for name, w in weights.items() if name != "dense") or 1.0
-    lexical = sum(weights[name] * values for name, values in z.items() if name != "dense") / lexical_weight
+    fused, lexical = combine(z, search.weights)
     affinity, best = _grouped_top_mean(fused, group, position, shape)
     dense, _ = _grouped_top_mean(z["dense"], group, position, shape)
     lexical_mean, _ = (_grouped_top_mean(lexical, group, position, shape) if np.ndim(lexical)

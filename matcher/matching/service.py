@@ -7,7 +7,6 @@ answers every kind of list (need, enterprise, free text; firms for a team or tex
                           "explanation"}], "why": [...], "run_id": "..."}
 """
 
-import json
 import threading
 import uuid
 from collections.abc import Sequence
@@ -19,13 +18,20 @@ from sqlalchemy.engine import Engine
 
 from embeddings.encoder import Encoder
 from embeddings.lexical import prepare_text, tokenize
-from matcher.documents import achievement_text, need_text, team_text
-from matcher.indexing import REBUILD_COMMAND, index_dir
+from matcher.documents import Document, achievement_text, need_text, team_text
+from matcher.indexing import REBUILD_COMMAND, index_dir, read_digests
 from matcher.matching.candidates import Evidence, candidate_owners, evidence_from_matrix, owner_evidence
 from matcher.matching.catalog import Catalog
 from matcher.matching.diversity import Policy, diversify
-from matcher.matching.explain import best_sentence, document_evidence, explain_pair, mark
-from matcher.matching.features import FEATURE_NAMES, FEATURES, QueryContext, evidence_achievements, pair_features
+from matcher.matching.explain import best_sentence, contributions, document_evidence, explain_pair, mark
+from matcher.matching.features import (
+    FEATURE_NAMES,
+    FEATURES,
+    QueryContext,
+    evidence_achievements,
+    pair_features,
+    term_overlap,
+)
 from matcher.matching.options import MatchOptions, OptionError
 from matcher.matching.rank import Ranker, WeightedScorer, display_score
 from matcher.matching.search import CollectionSearch
@@ -115,12 +121,7 @@ class MatchService:
 
     @cached_property
     def _indexed_digests(self) -> dict[str, str]:
-        digests = {}
-        for collection in ("capabilities", "needs"):
-            path = self.index_folder / collection / "documents.json"
-            if path.exists():
-                digests.update(json.loads(path.read_text(encoding="utf-8")))
-        return digests
+        return {**read_digests(self.index_folder / "capabilities"), **read_digests(self.index_folder / "needs")}
 
     def warm(self) -> "MatchService":
         """Load everything now (a service does this at start, not on its first request)."""
@@ -138,11 +139,9 @@ class MatchService:
     def _vector(self, text: str, doc_id: str | None = None, search: CollectionSearch | None = None) -> np.ndarray:
         """A stored document's own vector when it is current and the prompts match, else encode."""
         same_prompt = self.encoder.prompt("query") == self.encoder.prompt("passage")
-        if doc_id and search is not None and same_prompt and doc_id in search.dense:
-            from matcher.documents import Document
-
-            if self._indexed_digests.get(doc_id) == Document(doc_id, "", text).digest:
-                return search.dense.vector(doc_id)
+        current = doc_id and self._indexed_digests.get(doc_id) == Document(doc_id, "", text).digest
+        if current and search is not None and same_prompt and doc_id in search.dense:
+            return search.dense.vector(doc_id)
         return self.encoder.encode([text], kind="query")[0]
 
     def _terms(self, text: str, keywords: Sequence[str] = ()) -> tuple[tuple[str, float], ...]:
@@ -183,14 +182,8 @@ class MatchService:
         # unique, and encoding 150 of them per request cost seconds at 100k achievements).
         teams = self.catalog.teams
         target = self._field_vector(industry)
-        raw = np.array([self._field_vector(teams[t].discipline) @ target if teams[t].discipline else np.nan
-                        for t in team_ids])
-        if np.isnan(raw).all():
-            return {}
-        raw = np.where(np.isnan(raw), np.nanmean(raw), raw)
-        std = raw.std()
-        z = (raw - raw.mean()) / (std if std > 0 else 1.0)
-        return dict(zip(team_ids, np.clip(z, -2, 2).tolist(), strict=True))
+        raw = [self._field_vector(teams[t].discipline) @ target if teams[t].discipline else np.nan for t in team_ids]
+        return _clipped_z(team_ids, raw)
 
     def _score(self, rows: list[tuple[str, str | None, str | None, Evidence, dict[str, float]]]) -> list[Scored]:
         if not rows:
@@ -419,7 +412,7 @@ class MatchService:
             explanation = {"summary": f"{enterprise.name}：{need.title}"
                            + (f"；共同关键词：{'、'.join(shared[:5])}" if shared else ""),
                            "evidence": docs, "matched_terms": shared,
-                           "contributions": [c for c in _contribution_rows(s)]}
+                           "contributions": contributions(s.values, s.parts)}
         explanation["need"] = need_card
         return {"rank": rank, "need_id": need.id, "enterprise_id": enterprise.id, "score": display_score(s.raw),
                 "explanation": explanation}
@@ -518,10 +511,7 @@ class MatchService:
         if not team.discipline:
             return {}
         label = self._field_vector(team.discipline)
-        raw = np.array([self._field_vector(i) @ label if i else np.nan for i in industries])
-        mean, std = np.nanmean(raw), np.nanstd(raw)
-        z = np.nan_to_num((raw - mean) / (std if std > 0 else 1.0))
-        return dict(zip(need_ids, np.clip(z, -2, 2).tolist(), strict=True))
+        return _clipped_z(need_ids, [self._field_vector(i) @ label if i else np.nan for i in industries])
 
     def firms_text(self, text: str, opts: MatchOptions | None = None, query_id: str | None = None) -> MatchList:
         opts = opts or MatchOptions(level="need")
@@ -544,7 +534,7 @@ class MatchService:
                 need_plain = prepare_text(need_text(need))
                 values = dict.fromkeys(FEATURE_NAMES, 0.0)
                 values.update(semantic=ev.affinity, dense=ev.dense, lexical=ev.lexical, best_evidence=ev.best[1],
-                              term_overlap=_overlap(terms, need_plain))
+                              term_overlap=term_overlap(terms, need_plain))
                 terms_of[need.id] = terms
                 rows.append((need.id, None, need.id, ev, values))
         query = {"kind": "text", "text": text, **({"id": query_id} if query_id else {})}
@@ -573,13 +563,11 @@ class MatchService:
         return match_list.run_id
 
 
-def _overlap(terms, text: str) -> float:
-    from matcher.matching.features import term_overlap
-
-    return term_overlap(terms, text)
-
-
-def _contribution_rows(s: Scored) -> list[dict]:
-    from matcher.matching.explain import contributions
-
-    return contributions(s.values, s.parts)
+def _clipped_z(keys: Sequence[str], raw: Sequence[float]) -> dict[str, float]:
+    """Cosines z-scored over the list's candidates and clipped to +-2; unknown (nan) -> 0 (no information)."""
+    values = np.asarray(raw, dtype=np.float64)
+    if np.isnan(values).all():
+        return {}
+    std = np.nanstd(values)
+    z = np.nan_to_num((values - np.nanmean(values)) / (std if std > 0 else 1.0))
+    return dict(zip(keys, np.clip(z, -2, 2).tolist(), strict=True))
