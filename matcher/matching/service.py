@@ -127,6 +127,10 @@ class MatchService:
         """Load everything now (a service does this at start, not on its first request)."""
         _ = self.catalog, self.capabilities, self.needs_search, self.encoder.dimension
         self._terms("预热")
+        # Normalised team texts (key-term overlap) cost ~0.4 ms each: at 20k teams that is 8 s once
+        # here instead of ~70 ms on each of the first thousands of requests.
+        for team_id in self.catalog.teams:
+            self.team_text(team_id)
         return self
 
     def reload(self) -> None:
