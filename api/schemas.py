@@ -51,6 +51,15 @@ class MatchResponse(BaseModel):
     ranker: str
 
 
+class ChallengeResponse(MatchResponse):
+    """Candidates: ``ineligible`` (with --show-ineligible / show_ineligible=true); consortium:
+    ``consortium`` (lead, members, target -> team assignment, uncovered targets) or ``uncovered``."""
+
+    ineligible: list[dict[str, Any]] | None = None
+    consortium: dict[str, Any] | None = None
+    uncovered: list[dict[str, Any]] | None = None
+
+
 class ImportResponse(BaseModel):
     kind: str
     rows: int

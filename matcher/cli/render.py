@@ -32,6 +32,8 @@ def _query_line(result: dict) -> str:
         return f"需求 {q['need_id']}：{q['title']}（企业 {q['enterprise_id']}）"
     if q["kind"] == "enterprise":
         return f"企业 {q['enterprise_id']} {q['name']}：{len(q['open_needs'])} 条在办需求"
+    if q["kind"] == "challenge":
+        return f"榜单 {q['challenge_id']}：{q['title']}（{len(q['targets'])} 项指标）"
     if q["kind"] == "team":
         return f"团队 {q['team_id']} {q['team_name']}：可对接的企业需求"
     return f"查询：{clip(q['text'], 80)}"
@@ -59,8 +61,13 @@ def table(result: dict) -> str:
             lines.append(f"       依据：{clip(ev.get('title', ''), 40)}：{clip(ev.get('sentence', ''), 90)}")
         if e.get("teams"):
             lines.append("       团队：" + "，".join(f"{t['team_id']} {t['team_name']}" for t in e["teams"]))
+        if "coverage" in e:
+            role = {"lead": "牵头", "member": "成员"}.get(e.get("role"), "")
+            marks = " ".join(f"{t['index'] + 1}{'✓' if t['covered'] else '✗'}" for t in e["coverage"])
+            lines.append(f"       指标：{marks}" + (f"  {role}" if role else ""))
         plus, minus = _signed(e.get("contributions", []), True), _signed(e.get("contributions", []), False)
         lines.append(f"       加分：{plus or '—'}" + (f"；减分：{minus}" if minus else ""))
+    lines += _challenge_lines(result)
     for w in result.get("why", []):
         key = w.get("team_id") or w.get("need_id")
         lines.append(f"  为什么不是 {key}：" + "；".join(w.get("reasons", [])))
@@ -69,12 +76,27 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _challenge_lines(result: dict) -> list[str]:
+    lines = []
+    for x in result.get("ineligible", []):
+        lines.append(f"  不符合条件 {x['team_id']} {x['team_name']}（{x['institution']}）：" + "；".join(x["reasons"]))
+    c = result.get("consortium")
+    if c:
+        lines.append("  联合体指标分工：")
+        lines += [f"    {a['index'] + 1}. {clip(a['target'], 50)} → " + (f"{a['team_id']} {a['team_name']}"
+                  if a["team_id"] else "无人覆盖") for a in c["assignment"]]
+    elif "consortium" in result:
+        lines.append("  没有符合条件且覆盖任何指标的团队，无法组成联合体")
+    return lines
+
+
 CSV_COLUMNS = ("query", "rank", "team_id", "team_name", "institution_id", "institution", "need_id", "enterprise_id",
                "enterprise", "score", "summary", "evidence", "sentence", "run_id")
 
 
 def _query_key(q: dict) -> str:
-    return q.get("need_id") or q.get("enterprise_id") or q.get("team_id") or q.get("id") or q.get("text", "")
+    keys = ("need_id", "challenge_id", "enterprise_id", "team_id", "id")
+    return next((q[k] for k in keys if q.get(k)), q.get("text", ""))
 
 
 def csv_text(results: list[dict]) -> str:

@@ -80,9 +80,10 @@ class MatchList:
     ranker_version: str
     params: dict
     run_id: str | None = None
+    extra: dict = field(default_factory=dict)  # list-specific parts (e.g. a challenge's ineligible teams)
 
     def as_dict(self) -> dict:
-        out = {"query": self.query, "results": self.results}
+        out = {"query": self.query, "results": self.results, **self.extra}
         if self.why:
             out["why"] = self.why
         out.update(run_id=self.run_id, model=self.model_version, ranker=self.ranker_version)
