@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from api.routers import admin, challenges, entities, match
+from api.routers import admin, challenges, entities, feedback, match
 from embeddings.dense_index import IndexModelMismatch
 from matcher.matching.options import OptionError
 from matcher.matching.search import IndexNotBuilt
@@ -47,7 +47,7 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
     app = FastAPI(title="cxy-matcher", version="0.1.0", lifespan=lifespan,
                   description="产学研 matchmaking: explained team lists for needs and enterprises, firm lists for "
                               "researchers. Send an API key in `X-API-Key` (roles: bureau, researcher, admin).")
-    for router in (match.router, challenges.router, entities.router, admin.router):
+    for router in (match.router, challenges.router, feedback.router, entities.router, admin.router):
         app.include_router(router)
 
     for error, code in ERROR_STATUS.items():

@@ -41,9 +41,9 @@ def current_principal(session: SessionDep, key: Annotated[str | None, Depends(ap
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 # What each role may do. Admin may do everything a bureau key may, plus imports, indexing and training.
-ROLE_RIGHTS = {"bureau": {"match", "firms", "read", "runs"},
+ROLE_RIGHTS = {"bureau": {"match", "firms", "read", "runs", "feedback"},
                "researcher": {"firms", "read"},
-               "admin": {"match", "firms", "read", "runs", "admin"}}
+               "admin": {"match", "firms", "read", "runs", "feedback", "admin"}}
 
 
 def require(right: str):
@@ -62,3 +62,4 @@ CanFirms = Annotated[Principal, require("firms")]
 CanRead = Annotated[Principal, require("read")]
 CanSeeRuns = Annotated[Principal, require("runs")]
 IsAdmin = Annotated[Principal, require("admin")]
+CanRecord = Annotated[Principal, require("feedback")]

@@ -1,0 +1,117 @@
+"""Outcome events one at a time: `cxy feedback`, POST /feedback, idempotency keys, pair history in
+order, and no event lost or doubled under concurrent writers (threads, processes, parallel HTTP)."""
+
+import json
+import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.keys import create_key
+from matcher.feedback.events import record
+from matcher.settings import database_url
+from matcher.store.db import open_database, write_session
+from tests.conftest import copy_sample_db
+
+PAIRS = [("N101", "T301"), ("N102", "T107"), ("N201", "T104"), ("N301", "T205")]
+
+
+@pytest.fixture()
+def cli(sample_db, tmp_path):
+    return copy_sample_db(sample_db, tmp_path)
+
+
+def count(cli, where="1=1", *params) -> int:
+    return cli.query(f"SELECT COUNT(*) FROM outcome_events WHERE {where}", *params)[0][0]
+
+
+def test_an_event_is_recorded_once_per_key_and_the_pair_history_reads_in_order(cli):
+    before = count(cli)
+    cli("feedback", "record", "N101", "T301", "已联系", "--date", "2026-11-02", "--key", "visit-1")
+    retry = cli("feedback", "record", "N101", "T301", "已联系", "--date", "2026-11-02", "--key", "visit-1")
+    assert "already recorded" in retry.output and count(cli) == before + 1
+    cli("feedback", "record", "N101", "T301", "已签约", "--amount", "35万", "--date", "2026年11月20日")
+    cli("feedback", "record", "N101", "T301", "negotiating", "--date", "2026-11-10")
+    # a correction is a new event, never an edit: the signed amount was wrong
+    cli("feedback", "record", "N101", "T301", "contract_signed", "--amount", "38", "--date", "2026-11-20")
+    history = json.loads(cli("feedback", "history", "N101", "T301", "--format", "json").output)
+    mine = [(e["stage"], e["date"], e["amount_wan"]) for e in history if e["source"] == "cli"]
+    assert mine == [("contacted", "2026-11-02", None), ("negotiating", "2026-11-10", None),
+                    ("contract_signed", "2026-11-20", 35.0), ("contract_signed", "2026-11-20", 38.0)]
+    dates = [e["date"] for e in history]
+    assert dates == sorted(dates)
+
+
+def test_bad_events_say_which_field_and_write_nothing(cli):
+    before = count(cli)
+    cases = [
+        (("N101", "T301", "maybe"), "stage"),
+        (("N101", "T301", "rejected"), "reason: a rejection needs a reason"),
+        (("N101", "T301", "已签约"), "amount_wan"),
+        (("N999", "T301", "contacted"), "no need with id 'N999'"),
+        (("N101", "T301", "contacted", "--date", "last tuesday"), "date"),
+    ]
+    for args, message in cases:
+        result = cli("feedback", "record", *args, ok=False)
+        assert result.exit_code == 1 and message in result.output, result.output
+    cli("feedback", "record", "N101", "T301", "rejected", "--reason", "报价过高：预算只有20万", "--key", "r1")
+    clash = cli("feedback", "record", "N101", "T301", "rejected", "--reason", "技术不对口", "--key", "r1", ok=False)
+    assert "already used for a different event" in clash.output
+    assert count(cli) == before + 1
+    stored = cli.query("SELECT reason_code, reason_text FROM outcome_events WHERE idempotency_key='r1'")
+    assert stored == [("报价过高", "预算只有20万")]
+
+
+def _write_events(db: str, worker: int, n: int) -> None:
+    engine = open_database(database_url(db))
+    for i in range(n):
+        need, team = PAIRS[i % len(PAIRS)]
+        for _ in range(2):  # every event is sent twice, as a retry would
+            with write_session(engine) as session:
+                record(session, need, team, "contacted", date="2026-11-01", source="test",
+                       idempotency_key=f"w{worker}-{i}")
+    engine.dispose()
+
+
+def test_concurrent_threads_and_processes_lose_and_double_nothing(cli):
+    before = count(cli)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda w: _write_events(str(cli.db), w, 40), range(8)))
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_write_events, args=(str(cli.db), 100 + w, 40)) for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+        assert p.exitcode == 0
+    assert count(cli) == before + 12 * 40
+    assert count(cli, "idempotency_key LIKE 'w%'") == 12 * 40
+    assert cli.query("SELECT COUNT(DISTINCT idempotency_key) FROM outcome_events WHERE source='test'")[0][0] == 480
+
+
+def test_feedback_over_http_records_once_under_parallel_retries(cli):
+    engine = open_database(database_url(str(cli.db)))
+    with write_session(engine) as session:
+        bureau = create_key(session, "bureau", "test bureau")[1]
+        researcher = create_key(session, "researcher", "test researcher", "T301")[1]
+    before = count(cli)
+    with TestClient(create_app(str(cli.db), warm=False)) as client:
+        def post(body, key=bureau, idem=None):
+            headers = {"X-API-Key": key, **({"Idempotency-Key": idem} if idem else {})}
+            return client.post("/feedback", json=body, headers=headers)
+
+        event = {"need_id": "N102", "team_id": "T107", "stage": "洽谈中", "date": "2026-11-05"}
+        with ThreadPoolExecutor(8) as pool:
+            same = list(pool.map(lambda _: post(event, idem="call-42"), range(16)))
+            distinct = list(pool.map(lambda i: post({**event, "idempotency_key": f"d{i}"}), range(40)))
+        assert sorted(r.status_code for r in same) == [200] * 15 + [201]
+        assert len({r.json()["id"] for r in same}) == 1
+        assert all(r.status_code == 201 for r in distinct)
+        bad = post({**event, "stage": "rejected"})
+        assert bad.status_code == 422 and "reason" in bad.json()["detail"]
+        assert post(event, key=researcher).status_code == 403
+        history = client.get("/feedback/N102/T107", headers={"X-API-Key": bureau}).json()
+        assert sum(1 for e in history if e["source"] == "api") == 41
+    assert count(cli) == before + 41
