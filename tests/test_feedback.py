@@ -114,4 +114,41 @@ def test_feedback_over_http_records_once_under_parallel_retries(cli):
         assert post(event, key=researcher).status_code == 403
         history = client.get("/feedback/N102/T107", headers={"X-API-Key": bureau}).json()
         assert sum(1 for e in history if e["source"] == "api") == 41
+        by_county = client.get("/funnel", params={"by": "county"}, headers={"X-API-Key": bureau}).json()
+        assert by_county == funnel_rows(cli, "--by", "county")
+        assert client.get("/funnel", params={"by": "x"}, headers={"X-API-Key": bureau}).status_code == 422
     assert count(cli) == before + 41
+
+
+def funnel_rows(cli, *args) -> list[dict]:
+    return json.loads(cli("funnel", *args, "--format", "json").output)
+
+
+def test_the_funnel_counts_pairs_by_furthest_stage_and_groups_add_up(cli):
+    overall = funnel_rows(cli)[0]
+    pairs = cli.query("SELECT COUNT(*) FROM (SELECT DISTINCT need_id, team_id FROM outcome_events)")[0][0]
+    signed = cli.query("SELECT COUNT(*) FROM (SELECT DISTINCT need_id, team_id FROM outcome_events "
+                       "WHERE stage='contract_signed')")[0][0]
+    assert overall["proposed"] == pairs and overall["contract_signed"] == signed
+    assert overall["proposed"] >= overall["contacted"] >= overall["negotiating"] >= overall["contract_signed"]
+    assert overall["signed_rate"] == round(signed / pairs, 3)
+    for by in ("month", "county", "industry", "institution"):
+        rows = funnel_rows(cli, "--by", by)
+        assert sum(r["proposed"] for r in rows) == pairs and sum(r["contract_signed"] for r in rows) == signed
+    # a pair signed without a recorded 已联系 still counts as contacted and negotiating
+    cli("feedback", "record", "N110", "T120", "已签约", "--amount", "12.5", "--date", "2026-11-21")
+    after = funnel_rows(cli)[0]
+    assert after["proposed"] == pairs + 1 and after["contacted"] == overall["contacted"] + 1
+    assert after["contract_signed"] == signed + 1
+    assert after["signed_amount_wan"] == overall["signed_amount_wan"] + 12.5
+
+
+def test_the_funnel_by_run_rank_shows_which_positions_converted(cli):
+    shown = json.loads(cli("match", "need", "N105", "--top", "5", "--format", "json").output)
+    first, third = shown["results"][0]["team_id"], shown["results"][2]["team_id"]
+    cli("feedback", "record", "N105", first, "已签约", "--amount", "20", "--run", shown["run_id"])
+    cli("feedback", "record", "N105", third, "未成功", "--reason", "报价过高")
+    rows = {r["run_rank"]: r for r in funnel_rows(cli, "--by", "run_rank")}
+    assert rows[1]["contract_signed"] >= 1 and rows[3]["rejected"] >= 1
+    bad = cli("funnel", "--by", "weather", ok=False)
+    assert bad.exit_code == 2 and "run_rank" in bad.output

@@ -1,6 +1,7 @@
 """Outcome events over HTTP (bureau, admin): append one, read a pair's history."""
 
 import datetime as dt
+import json
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
@@ -8,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CanRecord, SessionDep
 from matcher.feedback.events import REASON_HELP, FeedbackError, pair_history, record
+from matcher.feedback.funnel import GROUPS, by_run_rank, funnel, pairs_frame
 from matcher.store.db import write_session
 
 router = APIRouter(tags=["feedback"])
@@ -43,3 +45,13 @@ def post_event(body: EventIn, request: Request, _: CanRecord,
 @router.get("/feedback/{need_id}/{team_id}", summary="A need-team pair's events in order")
 def get_history(need_id: str, team_id: str, session: SessionDep, _: CanRecord) -> list[dict]:
     return pair_history(session, need_id, team_id)
+
+
+@router.get("/funnel", summary="Follow-up funnel: stages reached, exits, conversion rates (optionally grouped)")
+def get_funnel(session: SessionDep, _: CanRecord, by: str | None = None) -> list[dict]:
+    if by is not None and by not in GROUPS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"cannot group by {by!r}; use one of "
+                            + ", ".join(GROUPS))
+    pairs = pairs_frame(session)
+    frame = by_run_rank(session, pairs) if by == "run_rank" else funnel(pairs, by)
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
