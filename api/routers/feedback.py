@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CanRecord, SessionDep
 from matcher.feedback.events import REASON_HELP, FeedbackError, pair_history, record
-from matcher.feedback.funnel import GROUPS, by_run_rank, funnel, pairs_frame
+from matcher.feedback.funnel import funnel_report
 from matcher.store.db import write_session
 
 router = APIRouter(tags=["feedback"])
@@ -49,9 +49,8 @@ def get_history(need_id: str, team_id: str, session: SessionDep, _: CanRecord) -
 
 @router.get("/funnel", summary="Follow-up funnel: stages reached, exits, conversion rates (optionally grouped)")
 def get_funnel(session: SessionDep, _: CanRecord, by: str | None = None) -> list[dict]:
-    if by is not None and by not in GROUPS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"cannot group by {by!r}; use one of "
-                            + ", ".join(GROUPS))
-    pairs = pairs_frame(session)
-    frame = by_run_rank(session, pairs) if by == "run_rank" else funnel(pairs, by)
+    try:
+        frame = funnel_report(session, by)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return json.loads(frame.to_json(orient="records", force_ascii=False))

@@ -5,20 +5,11 @@ out; a team with no reason is eligible."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from matcher.ingest.values import province_name
 from matcher.matching.catalog import Catalog
 
 TYPE_LABELS = {"university": "高校", "research_institute": "科研院所", "new_rd_institution": "新型研发机构",
                "enterprise_rd_center": "企业研发中心"}
-_PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
-
-
-def province_key(name: str | None) -> str:
-    """江西省 / 江西 / 江西 省 all compare equal."""
-    name = (name or "").replace(" ", "")
-    for suffix in _PROVINCE_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 @dataclass(frozen=True)
@@ -51,10 +42,10 @@ def exclusions(catalog: Catalog, rules: Rules, team_id: str, readiness: int | No
     institution = catalog.institution_of(team_id)
     if rules.provinces:
         listed = "、".join(rules.provinces)
-        allowed = {province_key(p) for p in rules.provinces}
+        allowed = {province_name(p) for p in rules.provinces}
         if not institution.province:
             reasons.append(f"单位所在省份未登记，榜单限定 {listed}")
-        elif province_key(institution.province) not in allowed:
+        elif province_name(institution.province) not in allowed:
             reasons.append(f"地域不符：{institution.name}在{institution.province}，榜单限定 {listed}")
     if rules.types and institution.type not in rules.types:
         kind = TYPE_LABELS.get(institution.type or "", institution.type or "未登记")

@@ -66,6 +66,7 @@ class Assessment:
     targets: list[Target]
     rules: Rules
     context: QueryContext
+    target_terms: dict[int, tuple]  # Target.index -> its key terms (marked in the evidence sentences)
     candidates: list[Candidate]  # best first
 
     @property
@@ -110,7 +111,8 @@ class ChallengeService:
             candidates.append(Candidate(s, rows, covered(rows), readiness,
                                         exclusions(self.catalog, rules, s.key, readiness)))
         candidates.sort(key=lambda c: (-c.score, c.scored.key))
-        return Assessment(challenge, targets, rules, ctx, candidates)
+        terms = {t.index: self.match._terms(t.words) for t in targets}
+        return Assessment(challenge, targets, rules, ctx, terms, candidates)
 
     # ---- explanations ---------------------------------------------------------------------------
     def _target_rows(self, a: Assessment, c: Candidate) -> list[dict]:
@@ -121,7 +123,7 @@ class ChallengeService:
             row = {"index": target.index, "target": target.text, "covered": bool(r and r.covered),
                    "score": round(r.score, 3) if r else None}
             if r and r.covered:
-                row["evidence"] = document_evidence(self.catalog, r.document, r.match, self.match._terms(target.words))
+                row["evidence"] = document_evidence(self.catalog, r.document, r.match, a.target_terms[target.index])
             rows.append(row)
         return rows
 

@@ -57,21 +57,19 @@ def history(ctx: typer.Context, need_id: str = typer.Argument(...), team_id: str
         typer.echo(f"{e['date']}  {e['stage']:<16} {detail}  (#{e['id']}, {e['source']})")
 
 
-
-
 def funnel_command(ctx: typer.Context,
                    by: str = typer.Option(None, "--by", help="month, county, industry, institution or run_rank."),
                    fmt: str = typer.Option("table", "--format", help="table, csv or json.")) -> None:
     """Follow-up funnel: pairs reaching each stage, exits, conversion rates, signed amount."""
-    from matcher.feedback.funnel import GROUPS, by_run_rank, funnel, pairs_frame
+    from matcher.feedback.funnel import funnel_report
     from matcher.store.db import session_factory
 
-    if by is not None and by not in GROUPS:
-        typer.echo(f"Error: cannot group by {by!r}; use one of {', '.join(GROUPS)}", err=True)
-        raise typer.Exit(2)
     with session_factory(ctx.obj.engine())() as session:
-        pairs = pairs_frame(session)
-        frame = by_run_rank(session, pairs) if by == "run_rank" else funnel(pairs, by)
+        try:
+            frame = funnel_report(session, by)
+        except ValueError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from None
     if fmt == "json":
         typer.echo(frame.to_json(orient="records", force_ascii=False))
     elif fmt == "csv":

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from matcher.ingest.loader import outcome_values
 from matcher.ingest.schemas import REJECTION_REASONS, OutcomeRow
 from matcher.store import models
 
-REASON_HELP = ("rejections need a reason: " + ", ".join(REJECTION_REASONS)
+REASON_HELP = ("a rejection needs a reason: one of " + "、".join(REJECTION_REASONS)
                + ", optionally followed by free text (报价过高：预算只有20万)")
 
 
@@ -50,8 +51,7 @@ def _parse(need_id, team_id, stage, amount_wan, date, reason) -> OutcomeRow:
     if row.stage == "contract_signed" and not row.amount_wan:
         raise FeedbackError("amount_wan: a signed contract needs its amount in 万元 (e.g. 35 or 35万)")
     if row.stage == "rejected" and not row.reason:
-        raise FeedbackError(f"reason: a rejection needs a reason, one of {'、'.join(REJECTION_REASONS)} "
-                            "(free text may follow, e.g. 报价过高：预算只有20万)")
+        raise FeedbackError(f"reason: {REASON_HELP}")
     if row.stage != "rejected" and row.reason and row.reason[0] != "其他":
         raise FeedbackError(f"reason: {row.reason[0]} is a rejection reason; record stage rejected")
     return row
@@ -66,9 +66,7 @@ def record(session: Session, need_id: str, team_id: str, stage: str, amount_wan=
             raise FeedbackError(f"{what}_id: no {what} with id {key!r}")
     if run_id and session.get(models.RecommendationRun, run_id) is None:
         raise FeedbackError(f"run_id: no recommendation run {run_id!r}")
-    values = {"need_id": row.need_id, "team_id": row.team_id, "stage": row.stage, "amount_wan": row.amount_wan,
-              "date": row.date or dt.date.today(), "reason_code": row.reason[0] if row.reason else None,
-              "reason_text": row.reason[1] if row.reason else None, "run_id": run_id}
+    values = {**outcome_values(row), "date": row.date or dt.date.today(), "run_id": run_id}
     key = idempotency_key or f"{source}:{uuid.uuid4()}"
     existing = _by_key(session, key)
     if existing is None:
@@ -82,8 +80,10 @@ def record(session: Session, need_id: str, team_id: str, stage: str, amount_wan=
             if existing is None:
                 raise
     stored = event_dict(existing)
-    if any(stored[f] != (v.isoformat() if isinstance(v, dt.date) else v) for f, v in values.items()
-           if f != "date" or date is not None):
+    sent = {**values, "date": values["date"].isoformat()}
+    if date is None:  # "today" on a retry the next day is still the same event
+        del sent["date"]
+    if any(stored[field] != value for field, value in sent.items()):
         raise FeedbackError(f"idempotency key {key!r} was already used for a different event (id {existing.id})")
     return Recorded(stored, False)
 

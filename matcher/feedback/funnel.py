@@ -80,3 +80,11 @@ def by_run_rank(session: Session, pairs: pd.DataFrame) -> pd.DataFrame:
     best = shown.groupby(["need_id", "team_id"])["run_rank"].min().reset_index()
     joined = best.merge(pairs, on=["need_id", "team_id"], how="inner")
     return funnel(joined, "run_rank")
+
+
+def funnel_report(session: Session, by: str | None = None) -> pd.DataFrame:
+    """The funnel as the CLI and HTTP show it: overall, by a column, or by run rank."""
+    if by is not None and by not in GROUPS:
+        raise ValueError(f"cannot group by {by!r}; use one of {', '.join(GROUPS)}")
+    pairs = pairs_frame(session)
+    return by_run_rank(session, pairs) if by == "run_rank" else funnel(pairs, by)

@@ -239,17 +239,18 @@ def outcome_key(row: Row) -> str:
     return "import:" + hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
+def outcome_values(row: Row) -> dict:
+    """The outcome_events columns of a validated outcome row (the reason split into code and free text)."""
+    return {"need_id": row.need_id, "team_id": row.team_id, "stage": row.stage, "amount_wan": row.amount_wan,
+            "date": row.date, "reason_code": row.reason[0] if row.reason else None,
+            "reason_text": row.reason[1] if row.reason else None}
+
+
 def _append_outcomes(session: Session, rows: list[tuple[Record, Row]], report: ImportReport) -> None:
     keys = {outcome_key(row): row for _, row in rows}
     known = existing_values(session, models.OutcomeEvent.idempotency_key, keys)
-    events = [
-        {
-            "need_id": row.need_id, "team_id": row.team_id, "stage": row.stage, "amount_wan": row.amount_wan,
-            "date": row.date, "reason_code": row.reason[0] if row.reason else None,
-            "reason_text": row.reason[1] if row.reason else None, "source": "import", "idempotency_key": key,
-        }
-        for key, row in keys.items() if key not in known
-    ]
+    events = [{**outcome_values(row), "source": "import", "idempotency_key": key}
+              for key, row in keys.items() if key not in known]
     if events:
         session.execute(insert(models.OutcomeEvent), events)
     report.inserted, report.unchanged = len(events), len(rows) - len(events)
