@@ -21,10 +21,14 @@ class ListOptions(BaseModel):
     min_trl: int | None = Field(None, ge=1, le=9)
     exclude_proposed: bool = False
     why: list[str] = Field(default_factory=list, description="ids to explain when they are not listed")
+    explore: int | None = Field(None, ge=0, description="places for teams/enterprises with no outcome history yet "
+                                                        "(default CXY_EXPLORE, else 1)")
 
     def to_options(self, default_level: str) -> MatchOptions:
         values = self.model_dump(exclude={"text"})
         values["level"] = values["level"] or default_level
+        if values["explore"] is None:
+            del values["explore"]
         return MatchOptions(**values)
 
 

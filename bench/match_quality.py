@@ -61,7 +61,7 @@ def baseline_teams(service: MatchService, need_id: str) -> dict[str, list[str]]:
     caps = service.capabilities
     need = service.catalog.needs[need_id]
     text = need_text(need)
-    scores = caps.query(text, service._vector(text, f"need:{need_id}", service.needs_search))
+    scores = caps.query(text, service.vector(text, f"need:{need_id}", service.needs_search))
     rows = np.arange(len(caps))
     z = scores.components(rows)
     ranked = {}

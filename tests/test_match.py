@@ -106,8 +106,8 @@ def test_exclude_proposed_drops_pairs_with_outcomes(cli):
 
 
 def test_a_rejection_for_technical_mismatch_counts_against_the_pair(cli):
-    # outcomes.csv: N103-T113 rejected 技术不对口
-    out = as_json(cli, "match", "need", "N103", "--top", "30", "--diversity", "none", "--why", "T113")
+    # outcomes.csv: N402-T219 rejected 技术不对口
+    out = as_json(cli, "match", "need", "N402", "--top", "30", "--diversity", "none", "--why", "T219")
     why = out["why"][0]
     contributions = {c["feature"]: c["contribution"] for c in why["explanation"]["contributions"]}
     assert contributions["history_pair"] == -1.0

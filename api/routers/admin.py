@@ -60,3 +60,24 @@ def index_status(session: SessionDep, service: ServiceDep, _: IsAdmin):
     from matcher.indexing import collection_status
 
     return [collection_status(session, service.index_folder, c) for c in COLLECTIONS]
+
+
+@router.post("/train", summary="Learn a ranker from the outcomes (time split), store it, and serve it if it beat "
+             "the scorer")
+def train_ranker(request: Request, service: ServiceDep, _: IsAdmin,
+                 test_months: int = Query(3, ge=1, le=24, description="calendar months held out for the test")):
+    from matcher.learning.train import train
+    from matcher.matching.service import MatchService
+
+    # Features are computed in a service of its own (its catalog moves back in time while it works).
+    trainer = MatchService(request.app.state.engine, encoder=service.encoder, store_runs=False)
+    report = train(request.app.state.engine, trainer, test_months)
+    service.reload()
+    return {**report.as_dict(), "serving": service.ranker.version, "serving_note": service.ranker_note}
+
+
+@router.get("/models", summary="Trained rankers, newest first, with their time-split metrics and data window")
+def ranker_models(session: SessionDep, _: IsAdmin):
+    from matcher.learning.registry import list_models
+
+    return list_models(session)

@@ -24,6 +24,7 @@ class EventIn(BaseModel):
     date: dt.date | str | None = Field(None, description="default today")
     reason: str | None = Field(None, description=REASON_HELP)
     run_id: str | None = None
+    shown_rank: int | None = Field(None, description="position in the list the enterprise saw (default: from the run)")
     idempotency_key: str | None = Field(None, description="or the Idempotency-Key header")
 
 
@@ -35,7 +36,7 @@ def post_event(body: EventIn, request: Request, _: CanRecord,
     try:
         with write_session(request.app.state.engine) as session:
             result = record(session, body.need_id, body.team_id, body.stage, body.amount_wan, body.date, body.reason,
-                            body.run_id, "api", key)
+                            body.run_id, "api", key, body.shown_rank)
     except FeedbackError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return JSONResponse({**result.event, "created": result.created},

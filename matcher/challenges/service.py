@@ -99,7 +99,7 @@ class ChallengeService:
         targets = split_targets(challenge.indicators)
         text = "。".join(p for p in (challenge.title, challenge.description, challenge.indicators) if p)
         issuer = challenge.issuer_enterprise_id if challenge.issuer_enterprise_id in self.catalog.enterprises else None
-        ctx, ranked = self.match._rank_teams(QueryContext(text, None, issuer), self.match._vector(text))
+        ctx, ranked = self.match.rank_teams(QueryContext(text, None, issuer), self.match.vector(text))
         assessed = ranked[:ASSESSED]
         per_team = coverage(self.match, targets, {s.key: s.raw for s in assessed})
         rules = Rules.of(challenge)
@@ -111,7 +111,7 @@ class ChallengeService:
             candidates.append(Candidate(s, rows, covered(rows), readiness,
                                         exclusions(self.catalog, rules, s.key, readiness)))
         candidates.sort(key=lambda c: (-c.score, c.scored.key))
-        terms = {t.index: self.match._terms(t.words) for t in targets}
+        terms = {t.index: self.match.key_terms(t.words) for t in targets}
         return Assessment(challenge, targets, rules, ctx, terms, candidates)
 
     # ---- explanations ---------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class ChallengeService:
 
     def _record(self, kind: str, a: Assessment, results: list[dict], opts: ChallengeOptions, extra: dict) -> MatchList:
         out = MatchList(kind, self._query(a), results, [], self.match.encoder.model_id, self.match.ranker.version,
-                        opts.as_params(), extra=extra)
+                        opts.as_params(), extra=extra, ranker_note=self.match.ranker_note)
         if self.match.store_runs:
             self.match.save(out)
         return out

@@ -32,13 +32,14 @@ def _root(
     ctx.obj = State(database_url(db or Settings().db))
 
 
-from matcher.cli import challenge, data, feedback, index, match, serve  # noqa: E402  (each registers its commands on ``app``)
+from matcher.cli import challenge, data, feedback, index, learn, match, serve  # noqa: E402  (each registers its commands on ``app``)
 
 data.register(app)
 index.register(app)
 match.register(app)
 challenge.register(app)
 feedback.register(app)
+learn.register(app)
 serve.register(app)
 
 

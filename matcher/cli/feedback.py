@@ -21,6 +21,8 @@ def record_event(ctx: typer.Context,
                  reason: str = typer.Option(None, "--reason", help=REASON_HELP),
                  run_id: str = typer.Option(None, "--run", help="The recommendation run that proposed the pair."),
                  key: str = typer.Option(None, "--key", help="Idempotency key: a retry with it records once."),
+                 rank: int = typer.Option(None, "--rank", help="Position in the list the enterprise saw "
+                                          "(default: from --run)."),
                  ) -> None:
     """Append one outcome event; a correction is another event, never an edit."""
     from matcher.feedback.events import FeedbackError, record
@@ -28,7 +30,7 @@ def record_event(ctx: typer.Context,
 
     try:
         with write_session(ctx.obj.engine()) as session:
-            result = record(session, need_id, team_id, stage, amount, date, reason, run_id, "cli", key)
+            result = record(session, need_id, team_id, stage, amount, date, reason, run_id, "cli", key, rank)
     except FeedbackError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None

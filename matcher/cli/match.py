@@ -45,12 +45,13 @@ def read_queries(path: Path) -> list[tuple[str | None, str]]:
 
 
 def _options(top, level, diversity, province, city, county, institution_type, industry, min_trl, exclude_proposed,
-             why):
+             why, explore=None):
     from matcher.matching.options import MatchOptions
 
+    extra = {} if explore is None else {"explore": explore}
     return MatchOptions(top=top, level=level, diversity=diversity, province=province, city=city, county=county,
                         institution_type=institution_type, industry=industry, min_trl=min_trl,
-                        exclude_proposed=exclude_proposed, why=list(why or []))
+                        exclude_proposed=exclude_proposed, why=list(why or []), **extra)
 
 
 def _run(ctx: typer.Context, calls: list[Callable], fmt: str) -> None:
@@ -88,6 +89,8 @@ FIRM_DIVERSITY = typer.Option("cap:3", "--diversity", help="cap:N needs per ente
 COUNTY = typer.Option(None, "--county", help="Only enterprises in this county/district.")
 INDUSTRY = typer.Option(None, "--industry", help="Only enterprises whose industry contains this.")
 NEED_WHY = typer.Option(None, "--why", help="Explain where this need ranked (repeatable).")
+EXPLORE = typer.Option(None, "--explore", help="Places kept for teams/enterprises with no outcome history yet "
+                       "(default CXY_EXPLORE, else 1; 0: none).")
 
 
 @match_app.command("need")
@@ -98,11 +101,11 @@ def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
                institution_type: str = INSTITUTION_TYPE,
                min_trl: int = MIN_TRL,
                exclude_proposed: bool = EXCLUDE,
-               why: list[str] = TEAM_WHY
+               why: list[str] = TEAM_WHY, explore: int = EXPLORE
                ) -> None:
     """Teams for one or more needs, best first, each with its evidence and feature contributions."""
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
-                    why)
+                    why, explore)
     _run(ctx, [lambda s, i=i: s.match_need(i, opts) for i in ids], fmt)
 
 
@@ -114,10 +117,10 @@ def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., he
                      institution_type: str = INSTITUTION_TYPE,
                      min_trl: int = MIN_TRL,
                      exclude_proposed: bool = EXCLUDE,
-                     why: list[str] = TEAM_WHY) -> None:
+                     why: list[str] = TEAM_WHY, explore: int = EXPLORE) -> None:
     """Teams for all open needs of an enterprise, merged; each result says which need it serves."""
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
-                    why)
+                    why, explore)
     _run(ctx, [lambda s, i=i: s.match_enterprise(i, opts) for i in ids], fmt)
 
 
@@ -129,10 +132,10 @@ def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="A need
                diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
                institution_type: str = INSTITUTION_TYPE,
                min_trl: int = MIN_TRL,
-               why: list[str] = TEAM_WHY) -> None:
+               why: list[str] = TEAM_WHY, explore: int = EXPLORE) -> None:
     """Teams for a need typed in plain words (English abbreviations and traditional characters are fine)."""
     items = _text_queries(text, queries)
-    opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, False, why)
+    opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, False, why, explore)
     _run(ctx, [lambda s, q=q: s.match_text(q[1], opts, query_id=q[0]) for q in items], fmt)
 
 
@@ -151,9 +154,9 @@ def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
                county: str = COUNTY,
                industry: str = INDUSTRY,
                exclude_proposed: bool = EXCLUDE,
-               why: list[str] = NEED_WHY) -> None:
+               why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
     """Open needs (and their enterprises) that a team's work fits, with the team's matching evidence."""
-    opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why)
+    opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why, explore)
     _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in ids], fmt)
 
 
@@ -166,10 +169,10 @@ def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="What t
                province: str = PROVINCE, city: str = CITY,
                county: str = COUNTY,
                industry: str = INDUSTRY,
-               why: list[str] = NEED_WHY) -> None:
+               why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
     """Open needs for a description of a capability."""
     items = _text_queries(text, queries)
-    opts = _options(top, level, diversity, province, city, county, None, industry, None, False, why)
+    opts = _options(top, level, diversity, province, city, county, None, industry, None, False, why, explore)
     _run(ctx, [lambda s, q=q: s.firms_text(q[1], opts, query_id=q[0]) for q in items], fmt)
 
 

@@ -55,6 +55,8 @@ def table(result: dict) -> str:
             need = e["need"]
             place = need.get("county") or need.get("city") or "—"
             head = f"{r['need_id']} {need['need_title']} · {need['enterprise_name']}（{place}）"
+        if e.get("exploration"):
+            head = "【探索位】" + head
         lines.append(f"{r['rank']:>3}. {r['score']:.2f}  {head}")
         if e.get("evidence"):
             ev = e["evidence"][0]
@@ -71,6 +73,8 @@ def table(result: dict) -> str:
     for w in result.get("why", []):
         key = w.get("team_id") or w.get("need_id")
         lines.append(f"  为什么不是 {key}：" + "；".join(w.get("reasons", [])))
+    if result.get("ranker_note"):
+        lines.append(f"  排序：{result['ranker_note']}")
     if result.get("run_id"):
         lines.append(f"  （推荐记录 {result['run_id']}）")
     return "\n".join(lines)

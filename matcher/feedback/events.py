@@ -36,14 +36,15 @@ class Recorded:
 def event_dict(e: models.OutcomeEvent) -> dict:
     return {"id": e.id, "need_id": e.need_id, "team_id": e.team_id, "stage": e.stage, "amount_wan": e.amount_wan,
             "date": e.date.isoformat() if e.date else None, "reason_code": e.reason_code,
-            "reason_text": e.reason_text, "run_id": e.run_id, "source": e.source,
+            "reason_text": e.reason_text, "run_id": e.run_id, "shown_rank": e.shown_rank, "source": e.source,
             "idempotency_key": e.idempotency_key}
 
 
-def _parse(need_id, team_id, stage, amount_wan, date, reason) -> OutcomeRow:
+def _parse(need_id, team_id, stage, amount_wan, date, reason, shown_rank) -> OutcomeRow:
     try:
         row = OutcomeRow.model_validate({"need_id": need_id, "team_id": team_id, "stage": stage,
-                                         "amount_wan": amount_wan, "date": date, "reason": reason})
+                                         "amount_wan": amount_wan, "date": date, "reason": reason,
+                                         "shown_rank": shown_rank})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "event"
@@ -58,15 +59,22 @@ def _parse(need_id, team_id, stage, amount_wan, date, reason) -> OutcomeRow:
 
 
 def record(session: Session, need_id: str, team_id: str, stage: str, amount_wan=None, date=None, reason=None,
-           run_id: str | None = None, source: str = "cli", idempotency_key: str | None = None) -> Recorded:
-    """Validate and append one event in ``session`` (the caller commits)."""
-    row = _parse(need_id, team_id, stage, amount_wan, date, reason)
+           run_id: str | None = None, source: str = "cli", idempotency_key: str | None = None,
+           shown_rank=None) -> Recorded:
+    """Validate and append one event in ``session`` (the caller commits). ``shown_rank``: where the pair
+    stood in the list the enterprise saw; taken from the run when a run is named and it is not given."""
+    row = _parse(need_id, team_id, stage, amount_wan, date, reason, shown_rank)
     for model, key, what in ((models.Need, row.need_id, "need"), (models.Team, row.team_id, "team")):
         if session.get(model, key) is None:
             raise FeedbackError(f"{what}_id: no {what} with id {key!r}")
     if run_id and session.get(models.RecommendationRun, run_id) is None:
         raise FeedbackError(f"run_id: no recommendation run {run_id!r}")
     values = {**outcome_values(row), "date": row.date or dt.date.today(), "run_id": run_id}
+    if run_id and values["shown_rank"] is None:
+        values["shown_rank"] = session.scalar(
+            select(models.RecommendationItem.rank).where(models.RecommendationItem.run_id == run_id,
+                                                         models.RecommendationItem.need_id == row.need_id,
+                                                         models.RecommendationItem.team_id == row.team_id))
     key = idempotency_key or f"{source}:{uuid.uuid4()}"
     existing = _by_key(session, key)
     if existing is None:

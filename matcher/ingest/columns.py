@@ -78,6 +78,7 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "amount_wan": ["金额", "合同金额", "签约金额"],
         "date": ["日期", "时间", "发生日期"],
         "reason": ["原因", "备注", "说明"],
+        "shown_rank": ["推荐位次", "推荐排名", "位次", "排名"],
     },
 }
 

@@ -235,7 +235,10 @@ def outcome_key(row: Row) -> str:
     """Same event content, same key: re-importing a file records each event once."""
     if row.id:
         return f"import:{row.id}"
-    content = "|".join(str(v) for v in (row.need_id, row.team_id, row.stage, row.date, row.amount_wan, row.reason))
+    fields = [row.need_id, row.team_id, row.stage, row.date, row.amount_wan, row.reason]
+    if row.shown_rank is not None:  # appended only when present, so files without ranks keep their keys
+        fields.append(row.shown_rank)
+    content = "|".join(str(v) for v in fields)
     return "import:" + hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
@@ -243,7 +246,7 @@ def outcome_values(row: Row) -> dict:
     """The outcome_events columns of a validated outcome row (the reason split into code and free text)."""
     return {"need_id": row.need_id, "team_id": row.team_id, "stage": row.stage, "amount_wan": row.amount_wan,
             "date": row.date, "reason_code": row.reason[0] if row.reason else None,
-            "reason_text": row.reason[1] if row.reason else None}
+            "reason_text": row.reason[1] if row.reason else None, "shown_rank": row.shown_rank}
 
 
 def _append_outcomes(session: Session, rows: list[tuple[Record, Row]], report: ImportReport) -> None:

@@ -186,6 +186,8 @@ class OutcomeRow(Row):
     amount_wan: AmountWan = None
     date: EventDate = None
     reason: Annotated[tuple[str, str | None] | None, BeforeValidator(_reason)] = None
+    # The position the pair had in the list the enterprise was sent (1 = top), when known.
+    shown_rank: Annotated[int | None, BeforeValidator(lambda v: values.parse_int(v, 1, 1000))] = None
 
 
 ROW_MODELS: dict[str, type[Row]] = {

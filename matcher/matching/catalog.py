@@ -5,6 +5,7 @@ Loaded once per process (a service answers many queries from one snapshot); ``Ca
 columns, not ORM objects, so 100k achievements load in seconds.
 """
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ class History:
     signed_by_team_enterprise: Counter = field(default_factory=Counter)
     engaged_by_team_enterprise: Counter = field(default_factory=Counter)
     signed_by_team_industry: Counter = field(default_factory=Counter)
+    teams_seen: set = field(default_factory=set)  # teams with any outcome event (newcomers are the rest)
+    enterprises_seen: set = field(default_factory=set)
 
     def latest(self, need_id: str, team_id: str) -> PairEvent | None:
         events = self.pair_events.get((need_id, team_id))
@@ -146,6 +149,12 @@ class Catalog:
         catalog.history = _summarise(session, needs, enterprises, today)
         return catalog
 
+    def as_of(self, session: Session, day: dt.date) -> "Catalog":
+        """The same catalog as it stood on ``day``: only outcome events dated before it count (training and
+        time-split evaluation must not see the future)."""
+        history = _summarise(session, self.needs, self.enterprises, day, before=day)
+        return dataclasses.replace(self, history=history, today=day)
+
     def institution_of(self, team_id: str) -> Institution:
         return self.institutions[self.teams[team_id].institution_id]
 
@@ -160,12 +169,15 @@ class Catalog:
 
 
 def _summarise(session: Session, needs: dict[str, Need], enterprises: dict[str, Enterprise],
-               today: dt.date) -> History:
+               today: dt.date, before: dt.date | None = None) -> History:
     m = models
     history = History()
-    rows = session.execute(select(m.OutcomeEvent.need_id, m.OutcomeEvent.team_id, m.OutcomeEvent.stage,
-                                  m.OutcomeEvent.date, m.OutcomeEvent.reason_code)
-                           .order_by(m.OutcomeEvent.date.is_(None), m.OutcomeEvent.date, m.OutcomeEvent.id))
+    query = (select(m.OutcomeEvent.need_id, m.OutcomeEvent.team_id, m.OutcomeEvent.stage, m.OutcomeEvent.date,
+                    m.OutcomeEvent.reason_code)
+             .order_by(m.OutcomeEvent.date.is_(None), m.OutcomeEvent.date, m.OutcomeEvent.id))
+    if before is not None:
+        query = query.where(m.OutcomeEvent.date < before)
+    rows = session.execute(query)
     pairs: dict[tuple[str, str], list[PairEvent]] = defaultdict(list)
     for r in rows:
         pairs[(r.need_id, r.team_id)].append(PairEvent(r.stage, r.date, r.reason_code))
@@ -173,6 +185,9 @@ def _summarise(session: Session, needs: dict[str, Need], enterprises: dict[str, 
     for (need_id, team_id), events in pairs.items():
         last = events[-1]
         enterprise = enterprises.get(needs[need_id].enterprise_id) if need_id in needs else None
+        history.teams_seen.add(team_id)
+        if enterprise is not None:
+            history.enterprises_seen.add(enterprise.id)
         fresh = last.date is None or (today - last.date).days <= STALE_AFTER_DAYS
         if last.stage in OPEN_STAGES and fresh:
             history.open_by_team[team_id] += 1

@@ -1,5 +1,6 @@
 """What a caller can ask of a match list: length, level, diversity, filters, and teams to explain."""
 
+import os
 from dataclasses import dataclass, field
 
 from matcher.matching.diversity import DEFAULT_DIVERSITY, Policy
@@ -19,7 +20,8 @@ class MatchOptions:
     for match, enterprise for firms; institutions have no county); institution_type; industry
     (firms: the enterprise's industry contains it); min_trl: the team's matched evidence must reach it;
     exclude_proposed: drop pairs that already have any outcome event; why: team (or need) ids to
-    explain when they are not in the list."""
+    explain when they are not in the list; explore: places kept for teams (firm lists: enterprises)
+    with no outcome history yet (default CXY_EXPLORE, else 1; 0 turns it off)."""
 
     top: int = 10
     level: str = "team"
@@ -32,6 +34,7 @@ class MatchOptions:
     min_trl: int | None = None
     exclude_proposed: bool = False
     why: list[str] = field(default_factory=list)
+    explore: int = field(default_factory=lambda: int(os.environ.get("CXY_EXPLORE", "1")))
 
     def check(self, direction: str) -> Policy:
         if not 1 <= self.top <= 500:
@@ -41,6 +44,8 @@ class MatchOptions:
             raise OptionError(f"level {self.level!r}: use one of {', '.join(levels)}")
         if self.institution_type and self.institution_type not in INSTITUTION_TYPES:
             raise OptionError(f"institution type {self.institution_type!r}: use one of {', '.join(INSTITUTION_TYPES)}")
+        if not 0 <= self.explore <= self.top:
+            raise OptionError(f"explore must be between 0 and top ({self.top}), not {self.explore}")
         if self.min_trl is not None and not 1 <= self.min_trl <= 9:
             raise OptionError(f"min TRL must be 1-9, not {self.min_trl}")
         if direction == "match" and self.county:

@@ -58,15 +58,16 @@ def weights_from_env(overrides: Mapping[str, float] | None = None) -> dict[str, 
 
 
 class WeightedScorer:
-    """score = sum of weight x feature. Parameters: weights (feature -> weight; missing features weigh 0)."""
+    """score = sum of weight x feature. Parameters: weights (feature -> weight; missing features weigh 0);
+    version (default: the weights spelled out; a learned model passes its own version)."""
 
     feature_names = FEATURE_NAMES
 
-    def __init__(self, weights: Mapping[str, float] | None = None):
+    def __init__(self, weights: Mapping[str, float] | None = None, version: str | None = None):
         self.weights = dict(weights if weights is not None else weights_from_env())
         self._w = np.array([self.weights.get(name, 0.0) for name in FEATURE_NAMES], dtype=np.float64)
         digest = ",".join(f"{k}={v:g}" for k, v in sorted(self.weights.items()) if v)
-        self.version = f"weighted:{digest}"
+        self.version = version or f"weighted:{digest}"
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         return np.atleast_2d(np.asarray(X, dtype=np.float64)) * self._w

@@ -7,9 +7,11 @@ answers every kind of list (need, enterprise, free text; firms for a team or tex
                           "explanation"}], "why": [...], "run_id": "..."}
 """
 
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -24,6 +26,8 @@ from matcher.matching.candidates import Evidence, candidate_owners, evidence_fro
 from matcher.matching.catalog import Catalog
 from matcher.matching.diversity import Policy, diversify
 from matcher.matching.explain import best_sentence, contributions, document_evidence, explain_pair, mark
+from matcher.matching.exploration import NOTE as EXPLORATION_NOTE
+from matcher.matching.exploration import explore
 from matcher.matching.features import (
     FEATURE_NAMES,
     FEATURES,
@@ -33,7 +37,7 @@ from matcher.matching.features import (
     term_overlap,
 )
 from matcher.matching.options import MatchOptions, OptionError
-from matcher.matching.rank import Ranker, WeightedScorer, display_score
+from matcher.matching.rank import Ranker, display_score
 from matcher.matching.search import CollectionSearch
 from matcher.store import models
 from matcher.store.db import session_factory, write_session
@@ -50,6 +54,13 @@ GENERIC_TERMS = frozenset((  # words every need says; never shown as shared term
     "影响", "导致", "出现", "现有", "新的", "其中", "针对", "基于", "结果", "表明", "本发明",
     "公开", "具有", "用于", "包括", "所述",
 ))
+
+
+def _mark_explored(results: list[dict], explored: set[str], key: str, what: str) -> None:
+    for r in results:
+        if r[key] in explored:
+            r["explanation"] = {"exploration": True, "exploration_note": EXPLORATION_NOTE.format(what=what),
+                                **r["explanation"]}
 
 
 class NotFound(LookupError):
@@ -81,12 +92,15 @@ class MatchList:
     params: dict
     run_id: str | None = None
     extra: dict = field(default_factory=dict)  # list-specific parts (e.g. a challenge's ineligible teams)
+    ranker_note: str | None = None  # why this ranker serves (learned model or the scorer, and why)
 
     def as_dict(self) -> dict:
         out = {"query": self.query, "results": self.results, **self.extra}
         if self.why:
             out["why"] = self.why
         out.update(run_id=self.run_id, model=self.model_version, ranker=self.ranker_version)
+        if self.ranker_note:
+            out["ranker_note"] = self.ranker_note
         return out
 
 
@@ -99,7 +113,8 @@ class MatchService:
                  index_folder=None, store_runs: bool = True):
         self.engine = engine
         self.encoder = encoder or Encoder()
-        self.ranker = ranker or WeightedScorer()
+        self._chosen = ranker is None  # chosen from the stored models (again on reload)
+        self.ranker, self.ranker_note = (ranker, None) if ranker is not None else self._choose_ranker()
         self.index_folder = index_folder or index_dir(engine.url.render_as_string(hide_password=False))
         self.store_runs = store_runs
         self._lock = threading.Lock()
@@ -127,21 +142,30 @@ class MatchService:
     def warm(self) -> "MatchService":
         """Load everything now (a service does this at start, not on its first request)."""
         _ = self.catalog, self.capabilities, self.needs_search, self.encoder.dimension
-        self._terms("预热")
+        self.key_terms("预热")
         # Normalised team texts (key-term overlap) cost ~0.4 ms each: at 20k teams that is 8 s once
         # here instead of ~70 ms on each of the first thousands of requests.
         for team_id in self.catalog.teams:
             self.team_text(team_id)
         return self
 
+    def _choose_ranker(self) -> tuple[Ranker, str]:
+        from matcher.learning.registry import choose_ranker
+
+        with session_factory(self.engine)() as session:
+            return choose_ranker(session)
+
     def reload(self) -> None:
-        """Forget the catalog and indexes (after an import or an index build)."""
+        """Forget the catalog and indexes (after an import or an index build) and choose the ranker again
+        (after `cxy train`)."""
         for name in ("catalog", "capabilities", "needs_search", "_indexed_digests"):
             self.__dict__.pop(name, None)
         self._team_texts.clear()
+        if self._chosen:
+            self.ranker, self.ranker_note = self._choose_ranker()
 
     # ---- query helpers ----------------------------------------------------------------------
-    def _vector(self, text: str, doc_id: str | None = None, search: CollectionSearch | None = None) -> np.ndarray:
+    def vector(self, text: str, doc_id: str | None = None, search: CollectionSearch | None = None) -> np.ndarray:
         """A stored document's own vector when it is current and the prompts match, else encode."""
         same_prompt = self.encoder.prompt("query") == self.encoder.prompt("passage")
         current = doc_id and self._indexed_digests.get(doc_id) == Document(doc_id, "", text).digest
@@ -149,7 +173,7 @@ class MatchService:
             return search.dense.vector(doc_id)
         return self.encoder.encode([text], kind="query")[0]
 
-    def _terms(self, text: str, keywords: Sequence[str] = ()) -> tuple[tuple[str, float], ...]:
+    def key_terms(self, text: str, keywords: Sequence[str] = ()) -> tuple[tuple[str, float], ...]:
         """Key terms of a query with their weights (BM25 idf over the capability documents)."""
         bm25 = self.capabilities.lexical["bm25"]
         weights: dict[str, float] = {}
@@ -201,14 +225,14 @@ class MatchService:
         return sorted(scored, key=lambda s: (-s.raw, s.key))
 
     # ---- match: teams for a need, an enterprise or text --------------------------------------
-    def _rank_teams(self, ctx: QueryContext, vector: np.ndarray, keywords: Sequence[str] = (),
+    def rank_teams(self, ctx: QueryContext, vector: np.ndarray, keywords: Sequence[str] = (),
                     extra: Sequence[str] = ()) -> tuple[QueryContext, list[Scored]]:
         scores = self.capabilities.query(ctx.text, vector)
         owners = candidate_owners(scores, CANDIDATES)
         owners += [t for t in extra if t in self.catalog.teams and t not in owners]
         evidence = owner_evidence(scores, owners)
         industry = self.catalog.enterprises[ctx.enterprise_id].industry if ctx.enterprise_id else None
-        ctx = QueryContext(ctx.text, ctx.need_id, ctx.enterprise_id, self._terms(ctx.text, keywords),
+        ctx = QueryContext(ctx.text, ctx.need_id, ctx.enterprise_id, self.key_terms(ctx.text, keywords),
                            self._field_scores(industry, list(evidence)))
         rows = [(t, t, ctx.need_id, ev, pair_features(self.catalog, ctx, t, ev, self.team_text(t)))
                 for t, ev in evidence.items()]
@@ -260,7 +284,11 @@ class MatchService:
             by_key = {s.key: s for s in passing}
             items = [(s.key, self.catalog.teams[s.key].institution_id, s.raw) for s in passing]
             chosen, held = diversify(items, opts.top, policy)
+            seen = self.catalog.history.teams_seen
+            chosen, explored = explore(chosen, [(s.key, s.raw) for s in passing], lambda t: t not in seen,
+                                       opts.top, opts.explore)
             results = [self._team_result(by_key[k], contexts[by_key[k].need_id], i + 1) for i, k in enumerate(chosen)]
+            _mark_explored(results, explored, "team_id", "团队")
         why = [self._why_team(t, ranked, results, filtered, held, contexts) for t in opts.why]
         return self._record(kind, query, results, why, opts)
 
@@ -317,6 +345,28 @@ class MatchService:
                                           scored.parts, scored.need_id, self.team_text(team_id))
         return out
 
+    def need_candidates(self, need_id: str, extra: Sequence[str] = ()) -> list[Scored]:
+        """Every candidate team for a need with its features, scored by the current ranker (``extra``: teams
+        to include even when retrieval does not reach them)."""
+        need = self._need(need_id)
+        text = need_text(need)
+        _, ranked = self.rank_teams(QueryContext(text, need.id, need.enterprise_id),
+                                    self.vector(text, f"need:{need.id}", self.needs_search), need.keywords, extra)
+        return ranked
+
+    @contextmanager
+    def as_of(self, day: dt.date):
+        """Answer from the catalog as it stood on ``day`` (outcome history before it only). For training
+        and evaluation in a service of their own: not safe while other threads use this service."""
+        with session_factory(self.engine)() as session:
+            snapshot = self.catalog.as_of(session, day)
+        current = self.catalog
+        self.__dict__["catalog"] = snapshot
+        try:
+            yield self
+        finally:
+            self.__dict__["catalog"] = current
+
     def _need(self, need_id: str):
         need = self.catalog.needs.get(need_id)
         if need is None:
@@ -329,7 +379,7 @@ class MatchService:
         need = self._need(need_id)
         text = need_text(need)
         ctx = QueryContext(text, need.id, need.enterprise_id)
-        ctx, ranked = self._rank_teams(ctx, self._vector(text, f"need:{need.id}", self.needs_search),
+        ctx, ranked = self.rank_teams(ctx, self.vector(text, f"need:{need.id}", self.needs_search),
                                        need.keywords, opts.why)
         query = {"kind": "need", "need_id": need.id, "enterprise_id": need.enterprise_id, "title": need.title}
         return self._finish_match("match_need", query, ranked, {need.id: ctx}, opts, policy, [need.id])
@@ -350,15 +400,15 @@ class MatchService:
                 raise OptionError(f"enterprise {enterprise_id} has no open needs and no description to match on; "
                                   "import its needs (cxy import needs FILE) or a survey form")
             text = "。".join(filter(None, (enterprise.industry, enterprise.description)))
-            ctx, ranked = self._rank_teams(QueryContext(text, None, enterprise_id),
-                                           self._vector(text, f"ent:{enterprise_id}", self.needs_search), (), opts.why)
+            ctx, ranked = self.rank_teams(QueryContext(text, None, enterprise_id),
+                                           self.vector(text, f"ent:{enterprise_id}", self.needs_search), (), opts.why)
             contexts[None] = ctx
             best = {s.key: s for s in ranked}
         for need_id in need_ids:
             need = self.catalog.needs[need_id]
             text = need_text(need)
-            ctx, ranked = self._rank_teams(QueryContext(text, need_id, enterprise_id),
-                                           self._vector(text, f"need:{need_id}", self.needs_search),
+            ctx, ranked = self.rank_teams(QueryContext(text, need_id, enterprise_id),
+                                           self.vector(text, f"need:{need_id}", self.needs_search),
                                            need.keywords, opts.why)
             contexts[need_id] = ctx
             for s in ranked:
@@ -380,7 +430,7 @@ class MatchService:
         text = (text or "").strip()
         if not text:
             raise OptionError("the query text is empty; describe the technical need in a sentence or more")
-        ctx, ranked = self._rank_teams(QueryContext(text), self._vector(text), (), opts.why)
+        ctx, ranked = self.rank_teams(QueryContext(text), self.vector(text), (), opts.why)
         query = {"kind": "text", "text": text, **({"id": query_id} if query_id else {})}
         return self._finish_match("match_text", query, ranked, {None: ctx}, opts, policy, [])
 
@@ -438,8 +488,12 @@ class MatchService:
         else:
             items = [(s.key, catalog.needs[s.key].enterprise_id, s.raw) for s in passing]
             chosen, held = diversify(items, opts.top, policy)
+        seen = catalog.history.enterprises_seen
+        chosen, explored = explore(chosen, [(s.key, s.raw) for s in passing],
+                                   lambda n: catalog.needs[n].enterprise_id not in seen, opts.top, opts.explore)
         by_key = {s.key: s for s in passing}
         results = [self._firm_result(by_key[k], i + 1, terms_of, team_id) for i, k in enumerate(chosen)]
+        _mark_explored(results, explored, "need_id", "企业")
         why = []
         for need_id in opts.why:
             position = next((i + 1 for i, s in enumerate(ranked) if s.key == need_id), None)
@@ -496,7 +550,7 @@ class MatchService:
         for need_id in top:
             need = catalog.needs[need_id]
             text = need_text(need)
-            terms_of[need_id] = self._terms(text, need.keywords)
+            terms_of[need_id] = self.key_terms(text, need.keywords)
             ctx = QueryContext(text, need_id, need.enterprise_id, terms_of[need_id], {team_id: field.get(need_id, 0.0)})
             rows.append((need_id, team_id, need_id, evidence[need_id],
                          pair_features(catalog, ctx, team_id, evidence[need_id], self.team_text(team_id))))
@@ -525,10 +579,10 @@ class MatchService:
         if not text:
             raise OptionError("the query text is empty; describe what the team can do in a sentence or more")
         search = self.needs_search
-        scores = search.query(text, self._vector(text))
+        scores = search.query(text, self.vector(text))
         open_rows = set(self._open_need_rows().tolist())
         rows_ = np.array(sorted(set(scores.head.tolist()) & open_rows), dtype=np.int64)
-        terms = self._terms(text)
+        terms = self.key_terms(text)
         rows, terms_of = [], {}
         if len(rows_):
             z = scores.components(rows_)
@@ -547,7 +601,8 @@ class MatchService:
 
     # ---- runs -----------------------------------------------------------------------------------
     def _record(self, kind: str, query: dict, results: list[dict], why: list[dict], opts: MatchOptions) -> MatchList:
-        out = MatchList(kind, query, results, why, self.encoder.model_id, self.ranker.version, opts.as_params())
+        out = MatchList(kind, query, results, why, self.encoder.model_id, self.ranker.version, opts.as_params(),
+                        ranker_note=self.ranker_note)
         if self.store_runs:
             self.save(out)
         return out

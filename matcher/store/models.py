@@ -133,6 +133,9 @@ class OutcomeEvent(Base):
     reason_code: Mapped[str | None] = mapped_column(String(32))
     reason_text: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("recommendation_runs.id"), index=True)
+    # Where the pair stood in the list the enterprise saw (1 = top): lower items are read less often,
+    # so learning to rank corrects for it.
+    shown_rank: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(32), default="import")
     # A retried request or a re-imported file carries the same key and is recorded once.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
@@ -162,6 +165,21 @@ class RecommendationItem(Base):
     need_id: Mapped[str | None] = mapped_column(ForeignKey("needs.id"), index=True)
     score: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict | None] = mapped_column(JSON)
+
+
+class RankerModel(Base):
+    """A ranker fitted by `cxy train`: its weights, time-split metrics and the data it saw."""
+
+    __tablename__ = "ranker_models"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    weights: Mapped[dict] = mapped_column(JSON)
+    metrics: Mapped[dict] = mapped_column(JSON)
+    data_window: Mapped[dict] = mapped_column(JSON)
+    beat_scorer: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
 
 
 API_ROLES = ("bureau", "researcher", "admin")
