@@ -26,6 +26,9 @@ demo: $(STAMP)
 	@echo "== 匹配清单: the teams worth calling for sample enterprise E101 (two open needs) =="
 	$(BIN)/cxy --db $(DEMO_DB) match enterprise E101 --top 5 --why T102
 	@echo
+	@echo "== 学习排序: learn from the (synthetic) outcomes, judged on the last three months =="
+	$(BIN)/cxy --db $(DEMO_DB) train
+	@echo
 	@echo "Next: start the HTTP service (docs at http://127.0.0.1:8000/docs) with an API key:"
 	@echo "  $(BIN)/cxy --db $(DEMO_DB) key create --role bureau --name demo"
 	@echo "  $(BIN)/cxy --db $(DEMO_DB) serve"

@@ -7,7 +7,8 @@ Metrics: nDCG@10 (gain 2^grade - 1), MRR and Recall@10 of "relevant" = grade >= 
 writers' 0-2 scale). Baselines rank every team by the top-3 mean of one component's per-query
 z-scores over its documents, exactly as the service aggregates evidence.
 
-Run: .venv/bin/python bench/match_quality.py [--db PATH] [--weights JSON] [--diversity cap:3]
+Run: .venv/bin/python bench/match_quality.py [--db PATH] [--weights JSON | --model VERSION|newest]
+     [--diversity cap:3]
 The sample database and index are built once under ~/.cache/cxy/bench/ unless --db is given.
 """
 
@@ -144,6 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="a database with the sample imported and indexed (default: built once)")
     parser.add_argument("--weights", help="JSON feature weights overriding the defaults", default=None)
+    parser.add_argument("--model", help="a stored ranker version from `cxy train` (or 'newest') instead of the "
+                        "transparent scorer", default=None)
     parser.add_argument("--diversity", default="cap:3")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -152,6 +155,15 @@ def main() -> None:
 
     url = database_url(args.db) if args.db else sample_database()
     ranker = WeightedScorer(weights_from_env(json.loads(args.weights) if args.weights else None))
+    if args.model:
+        from matcher.learning.registry import list_models
+        from matcher.store.db import session_factory
+
+        with session_factory(open_database(url))() as session:
+            stored = [m for m in list_models(session) if args.model in ("newest", m["version"]) and m["weights"]]
+        if not stored:
+            sys.exit(f"no stored ranker {args.model!r} with weights in {url} (run cxy --db ... train)")
+        ranker = WeightedScorer(stored[0]["weights"], version=stored[0]["version"])
     service = MatchService(open_database(url), ranker=ranker, store_runs=False).warm()
     tables = evaluate(service, args.diversity)
     if args.json:
