@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from matcher.documents import need_text  # noqa: E402
+from matcher.learning.metrics import ndcg, recall  # noqa: E402
 from matcher.matching.options import MatchOptions  # noqa: E402
 from matcher.matching.rank import WeightedScorer, weights_from_env  # noqa: E402
 from matcher.matching.service import MatchService  # noqa: E402
@@ -41,12 +42,10 @@ def read_grades(path: Path, query_key: str, item_key: str) -> dict[str, dict[str
 
 
 def metrics(ranked: list[str], grades: dict[str, int], relevant_from: int, k: int = 10) -> dict[str, float]:
-    gain = sum((2 ** grades.get(t, 0) - 1) / np.log2(i + 2) for i, t in enumerate(ranked[:k]))
-    ideal = sum((2 ** g - 1) / np.log2(i + 2) for i, g in enumerate(sorted(grades.values(), reverse=True)[:k]))
     relevant = {t for t, g in grades.items() if g >= relevant_from}
     first = next((i + 1 for i, t in enumerate(ranked) if t in relevant), None)
-    return {"nDCG@10": gain / ideal if ideal else 0.0, "MRR": 1.0 / first if first else 0.0,
-            "R@10": len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0}
+    return {"nDCG@10": ndcg(ranked, grades, k) or 0.0, "MRR": 1.0 / first if first else 0.0,
+            "R@10": recall(ranked, relevant, k) or 0.0}
 
 
 def mean_table(per_query: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:

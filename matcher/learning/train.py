@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from matcher.learning.dataset import labelled_queries, month_start
 from matcher.learning.fit import estimate_position_bias, fit_weights, rescale
 from matcher.learning.labels import events_frame, pair_labels
+from matcher.learning.metrics import ndcg, recall
 from matcher.learning.registry import save_model
 from matcher.matching.features import FEATURE_NAMES
 from matcher.matching.rank import WeightedScorer, weights_from_env
@@ -54,14 +55,11 @@ def shift_months(day: dt.date, months: int) -> dt.date:
 
 
 def ndcg_recall(scores: np.ndarray, team_ids: list[str], pairs: pd.DataFrame, k: int = K) -> tuple[float, float]:
-    """nDCG@k with gain 2^label - 1 (labels below 1 gain nothing) and recall@k of contracted teams."""
+    """nDCG@k of the outcome labels and recall@k of contracted teams (NaN when there is nothing to find)."""
     order = [team_ids[i] for i in np.lexsort((np.array(team_ids), -scores))][:k]
-    label = dict(zip(pairs["team_id"], pairs["label"], strict=True))
-    gain = sum((2 ** max(label.get(t, 0), 0) - 1) / np.log2(i + 2) for i, t in enumerate(order))
-    ideal = sum((2 ** max(g, 0) - 1) / np.log2(i + 2) for i, g in enumerate(sorted(label.values(), reverse=True)[:k]))
-    signed = set(pairs.loc[pairs["signed"], "team_id"])
-    recall = len(signed & set(order)) / len(signed) if signed else np.nan
-    return (gain / ideal if ideal else np.nan), recall
+    found = (ndcg(order, dict(zip(pairs["team_id"], pairs["label"], strict=True)), k),
+             recall(order, set(pairs.loc[pairs["signed"], "team_id"]), k))
+    return tuple(np.nan if value is None else value for value in found)
 
 
 def evaluate(queries, rankers: dict[str, WeightedScorer], n_signed: int) -> list[dict]:
