@@ -68,6 +68,7 @@ Deadline = Annotated[date | None, BeforeValidator(lambda v: values.parse_date(v,
 EventDate = Annotated[date | None, BeforeValidator(values.parse_date)]
 TextList = Annotated[list[str] | None, BeforeValidator(values.parse_list)]
 Province = Annotated[str | None, BeforeValidator(values.province_name)]
+City = Annotated[str | None, BeforeValidator(values.city_name)]
 ProvinceList = Annotated[
     list[str] | None,
     BeforeValidator(lambda v: [values.province_name(p) for p in values.parse_list(v) or []] or None),
@@ -88,7 +89,7 @@ class InstitutionRow(Row):
     name: RequiredText
     type: Annotated[str | None, _choice(INSTITUTION_TYPE_SPELLINGS, "institution type")] = None
     province: Province = None
-    city: Text = None
+    city: City = None
     tier: Text = None
 
 
@@ -120,7 +121,7 @@ class EnterpriseRow(Row):
     id: RequiredText
     name: RequiredText
     province: Province = None
-    city: Text = None
+    city: City = None
     county: Text = None
     industry: Text = None
     high_tech: Bool = None

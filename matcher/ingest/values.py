@@ -147,6 +147,23 @@ def province_name(value: object) -> str | None:
     return _PROVINCE_SUFFIX.sub("", text) or text
 
 
+_CITY_SUFFIX = re.compile(r"(市|地区)$")
+
+
+def city_name(value: object) -> str | None:
+    """萍乡市 -> 萍乡, 阿克苏地区 -> 阿克苏, so "same city" compares like with like.
+
+    Only the generic suffix goes, and only when at least two characters remain (沙市 stays 沙市);
+    自治州/盟 names are kept as written, since their short forms (湘西州) are not a suffix rule.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = halfwidth(text).strip()
+    short = _CITY_SUFFIX.sub("", text).rstrip()
+    return short if len(short) >= 2 else text
+
+
 def parse_choice(value: object, choices: dict[str, str], what: str) -> str | None:
     """Map a cell onto one canonical choice; ``choices`` maps every accepted spelling to it."""
     text = clean_text(value)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from matcher.ingest.values import city_name
 from matcher.matching.candidates import Evidence
 from matcher.matching.catalog import Catalog
 
@@ -62,7 +63,8 @@ def region_value(catalog: Catalog, team_id: str, enterprise_id: str | None) -> f
     enterprise, institution = catalog.enterprises[enterprise_id], catalog.institution_of(team_id)
     if not enterprise.province or not institution.province or enterprise.province != institution.province:
         return 0.0
-    return 1.0 if enterprise.city and enterprise.city == institution.city else 0.5
+    # city_name again here: databases imported before cities were normalised hold 萍乡 beside 萍乡市.
+    return 1.0 if enterprise.city and city_name(enterprise.city) == city_name(institution.city) else 0.5
 
 
 def evidence_achievements(catalog: Catalog, evidence: Evidence) -> list:
