@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DB := demo.db
+# The sample's outcomes run to 2026-11-22: its month.
+DEMO_MONTH := 2026-11
 
 .PHONY: demo test lint clean
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index reports
 	$(BIN)/cxy --db $(DEMO_DB) import all data/sample
 	@echo
 	$(BIN)/cxy --db $(DEMO_DB) status
@@ -29,6 +31,9 @@ demo: $(STAMP)
 	@echo "== 学习排序: learn from the (synthetic) outcomes, judged on the last three months =="
 	$(BIN)/cxy --db $(DEMO_DB) train
 	@echo
+	@echo "== 月报: the sample month's capacity-aware proposals for every key enterprise, as a workbook and a page =="
+	$(BIN)/cxy --db $(DEMO_DB) report monthly --month $(DEMO_MONTH) --out reports
+	@echo
 	@echo "Next: start the HTTP service (docs at http://127.0.0.1:8000/docs) with an API key:"
 	@echo "  $(BIN)/cxy --db $(DEMO_DB) key create --role bureau --name demo"
 	@echo "  $(BIN)/cxy --db $(DEMO_DB) serve"
@@ -41,4 +46,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index reports

@@ -86,5 +86,5 @@ def test_database_is_chosen_by_option_or_environment(cli, tmp_path, monkeypatch)
 
 def test_db_commands_report_and_apply_revisions(cli):
     cli("db", "upgrade", "0001")
-    assert "current 0001  head 0004" in cli("db", "revision").output
-    assert "database at revision 0004" in cli("db", "upgrade").output
+    assert "current 0001  head 0005" in cli("db", "revision").output
+    assert "database at revision 0005" in cli("db", "upgrade").output

@@ -7,6 +7,8 @@ Months are those of the pair's first event. ``pairs_frame`` and ``funnel`` are t
 CLI and HTTP print the same frames.
 """
 
+import datetime as dt
+
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,25 +21,32 @@ GROUPS = ("month", "county", "industry", "institution", "run_rank")
 _LEVEL = {stage: i for i, stage in enumerate(STAGES)}
 
 
-def pairs_frame(session: Session) -> pd.DataFrame:
-    """One row per need-team pair with events: furthest stage reached, exits, amount, and where it sits."""
+def pairs_frame(session: Session, before: dt.date | None = None) -> pd.DataFrame:
+    """One row per need-team pair with events: furthest stage reached, exits, amount, and where it sits
+    (``before``: only events dated before that day, as the log stood then)."""
     m = models
-    rows = session.execute(
+    query = (
         select(m.OutcomeEvent.need_id, m.OutcomeEvent.team_id, m.OutcomeEvent.stage, m.OutcomeEvent.date,
-               m.OutcomeEvent.amount_wan, m.Enterprise.county, m.Enterprise.industry, m.Institution.name)
+               m.OutcomeEvent.amount_wan, m.Need.enterprise_id, m.Enterprise.county, m.Enterprise.industry,
+               m.Institution.name)
         .join(m.Need, m.Need.id == m.OutcomeEvent.need_id)
         .join(m.Enterprise, m.Enterprise.id == m.Need.enterprise_id)
         .join(m.Team, m.Team.id == m.OutcomeEvent.team_id)
         .join(m.Institution, m.Institution.id == m.Team.institution_id)
-        .order_by(m.OutcomeEvent.date, m.OutcomeEvent.id)).all()
-    columns = ["need_id", "team_id", "stage", "date", "amount_wan", "county", "industry", "institution"]
+        .order_by(m.OutcomeEvent.date, m.OutcomeEvent.id))
+    if before is not None:
+        query = query.where(m.OutcomeEvent.date < before)
+    rows = session.execute(query).all()
+    columns = ["need_id", "team_id", "stage", "date", "amount_wan", "enterprise_id", "county", "industry",
+               "institution"]
     events = pd.DataFrame(rows, columns=columns)
     if events.empty:
-        return pd.DataFrame(columns=["need_id", "team_id", "month", "county", "industry", "institution", "level",
-                                     *EXITS, "amount_wan"])
+        return pd.DataFrame(columns=["need_id", "team_id", "month", "enterprise_id", "county", "industry",
+                                     "institution", "level", *EXITS, "amount_wan"])
     events["level"] = events["stage"].map(_LEVEL).fillna(0).astype(int)  # an exit still means it was proposed
     grouped = events.groupby(["need_id", "team_id"], sort=True)
-    pairs = grouped.agg(first_date=("date", "min"), county=("county", "first"), industry=("industry", "first"),
+    pairs = grouped.agg(first_date=("date", "min"), enterprise_id=("enterprise_id", "first"),
+                        county=("county", "first"), industry=("industry", "first"),
                         institution=("institution", "first"), level=("level", "max"),
                         amount_wan=("amount_wan", "last")).reset_index()  # a correction is the later event
     for exit_stage in EXITS:

@@ -22,6 +22,7 @@ from embeddings.encoder import Encoder
 from embeddings.lexical import prepare_text, tokenize
 from matcher.documents import Document, achievement_text, need_text, team_text
 from matcher.indexing import REBUILD_COMMAND, index_dir, read_digests
+from matcher.ingest.values import city_name, province_name
 from matcher.matching.candidates import Evidence, candidate_owners, evidence_from_matrix, owner_evidence
 from matcher.matching.catalog import Catalog
 from matcher.matching.diversity import Policy, diversify
@@ -242,9 +243,9 @@ class MatchService:
         """Why a team is filtered out of this list (None: it passes)."""
         catalog, team_id = self.catalog, scored.team_id
         inst = catalog.institution_of(team_id)
-        if opts.province and inst.province != opts.province:
+        if opts.province and province_name(inst.province) != province_name(opts.province):
             return f"单位在{inst.province or '未知省份'}，不在筛选的省份 {opts.province}"
-        if opts.city and inst.city != opts.city:
+        if opts.city and city_name(inst.city) != city_name(opts.city):
             return f"单位在{inst.city or '未知城市'}，不在筛选的城市 {opts.city}"
         if opts.institution_type and inst.type != opts.institution_type:
             return f"单位类型为 {inst.type or '未知'}，不是 {opts.institution_type}"
@@ -259,7 +260,7 @@ class MatchService:
                     return f"需求 {need_id} 已有记录（{last.stage}），按要求排除已推荐/已结束的配对"
         return None
 
-    def _team_result(self, scored: Scored, ctx: QueryContext, rank: int) -> dict:
+    def team_result(self, scored: Scored, ctx: QueryContext, rank: int) -> dict:
         explanation = explain_pair(self.catalog, scored.team_id, scored.evidence, ctx.terms, scored.values,
                                    scored.parts, scored.need_id, self.team_text(scored.team_id))
         if scored.note:
@@ -287,7 +288,7 @@ class MatchService:
             seen = self.catalog.history.teams_seen
             chosen, explored = explore(chosen, [(s.key, s.raw) for s in passing], lambda t: t not in seen,
                                        opts.top, opts.explore)
-            results = [self._team_result(by_key[k], contexts[by_key[k].need_id], i + 1) for i, k in enumerate(chosen)]
+            results = [self.team_result(by_key[k], contexts[by_key[k].need_id], i + 1) for i, k in enumerate(chosen)]
             _mark_explored(results, explored, "team_id", "团队")
         why = [self._why_team(t, ranked, results, filtered, held, contexts) for t in opts.why]
         return self._record(kind, query, results, why, opts)
@@ -301,7 +302,7 @@ class MatchService:
         results = []
         for rank, inst_id in enumerate(order, 1):
             best = grouped[inst_id][0]
-            result = self._team_result(best, contexts[best.need_id], rank)
+            result = self.team_result(best, contexts[best.need_id], rank)
             result["explanation"]["teams"] = [{"team_id": s.key, "team_name": self.catalog.teams[s.key].name,
                                                "score": display_score(s.raw)}
                                               for s in grouped[inst_id][:3] if s is best or s.raw >= INSTITUTION_PEER]
@@ -345,14 +346,16 @@ class MatchService:
                                           scored.parts, scored.need_id, self.team_text(team_id))
         return out
 
-    def need_candidates(self, need_id: str, extra: Sequence[str] = ()) -> list[Scored]:
-        """Every candidate team for a need with its features, scored by the current ranker (``extra``: teams
-        to include even when retrieval does not reach them)."""
+    def need_ranking(self, need_id: str, extra: Sequence[str] = ()) -> tuple[QueryContext, list[Scored]]:
+        """Every candidate team for a need with its features, scored by the current ranker, and the query
+        context that explains them (``extra``: teams to include even when retrieval does not reach them)."""
         need = self._need(need_id)
         text = need_text(need)
-        _, ranked = self.rank_teams(QueryContext(text, need.id, need.enterprise_id),
-                                    self.vector(text, f"need:{need.id}", self.needs_search), need.keywords, extra)
-        return ranked
+        return self.rank_teams(QueryContext(text, need.id, need.enterprise_id),
+                               self.vector(text, f"need:{need.id}", self.needs_search), need.keywords, extra)
+
+    def need_candidates(self, need_id: str, extra: Sequence[str] = ()) -> list[Scored]:
+        return self.need_ranking(need_id, extra)[1]
 
     @contextmanager
     def as_of(self, day: dt.date):
@@ -438,9 +441,11 @@ class MatchService:
     def _firm_filter(self, need_id: str, opts: MatchOptions, team_id: str | None) -> str | None:
         catalog = self.catalog
         enterprise = catalog.enterprise_of(need_id)
-        for label, wanted, have in (("省份", opts.province, enterprise.province), ("城市", opts.city, enterprise.city),
-                                    ("县区", opts.county, enterprise.county)):
-            if wanted and have != wanted:
+        # Places compare by their normalised names (江西省 = 江西, 萍乡市 = 萍乡), as imports store them.
+        for label, wanted, have, norm in (("省份", opts.province, enterprise.province, province_name),
+                                          ("城市", opts.city, enterprise.city, city_name),
+                                          ("县区", opts.county, enterprise.county, str.strip)):
+            if wanted and (have is None or norm(have) != norm(wanted)):
                 return f"企业在{have or '未知' + label}，不在筛选的{label} {wanted}"
         if opts.industry and opts.industry not in (enterprise.industry or ""):
             return f"企业行业为 {enterprise.industry or '未知'}，不含 {opts.industry}"

@@ -167,6 +167,35 @@ class RecommendationItem(Base):
     explanation: Mapped[dict | None] = mapped_column(JSON)
 
 
+class ReportRun(Base):
+    """One month's batch of proposals (``cxy report monthly``): parameters, a digest of the data it was
+    computed from and of its proposals (a re-run with the same data is recognised, not stored twice),
+    and its figures (coverage, fit cost of capacity, each key enterprise's 三清零 status)."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    params: Mapped[dict] = mapped_column(JSON)
+    data_digest: Mapped[str] = mapped_column(String(64))
+    proposals_digest: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(200))
+    ranker_version: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class ReportList(Base):
+    """The per-enterprise recommendation runs a monthly report consists of."""
+
+    __tablename__ = "report_lists"
+
+    report_id: Mapped[str] = mapped_column(ForeignKey("report_runs.id"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("recommendation_runs.id"), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"))
+
+
 class RankerModel(Base):
     """A ranker fitted by `cxy train`: its weights, time-split metrics and the data it saw."""
 

@@ -1,0 +1,114 @@
+"""``cxy report monthly``: the month's capacity-aware proposals for every key enterprise, stored as a
+run and written as a workbook and a page; ``cxy report list``: the stored runs."""
+
+import json
+from pathlib import Path
+
+import typer
+
+report_app = typer.Typer(help="Monthly batch recommendation reports.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+@report_app.command("monthly")
+def monthly(ctx: typer.Context,
+            month: str = typer.Option(..., "--month", help="The report month, YYYY-MM."),
+            out: Path = typer.Option(Path("reports"), "--out", help="Folder for the workbook and the page."),
+            force: bool = typer.Option(False, "--force", help="Compute and store a new run even if the month has "
+                                       "one (by default the stored proposals are shown again)."),
+            top: int = typer.Option(5, "--top", help="Teams proposed per open need."),
+            min_score: float = typer.Option(0.4, "--min-score", help="Lowest 0..1 score proposed."),
+            repropose_after: int = typer.Option(180, "--repropose-after", help="Days after which a proposal "
+                                                "that went nowhere may be proposed again."),
+            count_load: bool = typer.Option(False, "--count-load", help="A team's monthly slots are its capacity "
+                                            "minus its open proposals and recent contracts."),
+            fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """Fresh top teams for each open need of every key enterprise (all enterprises when none is flagged),
+    assigned under team capacities; writes monthly-report-YYYY-MM.xlsx and .html into --out."""
+    from embeddings.dense_index import IndexModelMismatch
+    from matcher.matching.search import IndexNotBuilt
+    from matcher.matching.service import MatchService
+    from matcher.reports.files import write_report
+    from matcher.reports.month import Month
+    from matcher.reports.monthly import MonthlyOptions, run_monthly
+
+    if fmt not in ("table", "json"):
+        _fail(f"unknown format {fmt!r}; use table or json", 2)
+    try:
+        the_month = Month.parse(month)
+        opts = MonthlyOptions(top=top, min_score=min_score, repropose_after_days=repropose_after,
+                              count_load=count_load).check()
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    engine = ctx.obj.engine()
+    service = MatchService(engine, store_runs=False)
+    try:
+        outcome = run_monthly(engine, service, the_month, opts, force=force)
+    except (IndexNotBuilt, IndexModelMismatch) as exc:
+        _fail(str(exc))
+    data, workbook, page = write_report(engine, outcome.report_id, out)
+    notes = []
+    if outcome.reused:
+        notes.append(f"{the_month} 已有运行，沿用其推荐（不重复保存）；跟进数据按当前登记更新。")
+        if outcome.data_changed:
+            notes.append("数据或参数自该运行以来有变化；如需按新数据重新推荐，请加 --force（另存一次新运行）。")
+    fit, current = data.fit, data.coverage["current"]
+    if fmt == "json":
+        typer.echo(json.dumps({"report_id": outcome.report_id, "reused": outcome.reused,
+                               "data_changed": outcome.data_changed, "meta": data.meta, "fit": fit,
+                               "coverage": data.coverage, "files": [str(workbook), str(page)], "notes": notes},
+                              ensure_ascii=False, indent=1, default=str))
+        return
+    meta = data.meta
+    typer.echo(f"{meta['region']} {meta['label']} 月报  运行 {outcome.report_id}"
+               f"{'（沿用）' if outcome.reused else '（新运行）'}")
+    typer.echo(f"企业 {meta['enterprises']} 家（{'重点企业' if meta['key_flagged'] else '未标记重点企业：全部'}），"
+               f"开放需求 {meta['open_needs']} 项，其中 {meta['needs_with_proposals']} 项有推荐；"
+               f"推荐 {current['proposals']} 条")
+    typer.echo(f"承接能力的代价：总匹配度 {fit['constrained']:.2f}，不限能力时 {fit['unconstrained']:.2f}，"
+               f"损失 {_percent(fit['cost_share'])}（{fit['teams_over_capacity']} 个团队超出本月承接能力）")
+    change = data.coverage["change"]
+    typer.echo("覆盖与公平：" + "；".join(
+        f"{label} {current[k]:.3f}" if k == "gini" else f"{label} {_percent(current[k])}"
+        for k, label in data.coverage["labels"].items())
+        + ("" if all(v is None for v in change.values()) else "（较上月 " + "，".join(
+            f"{k} {v:+.3f}" for k, v in change.items() if v is not None) + "）"))
+    for note in notes:
+        typer.echo(note)
+    typer.echo(f"written: {workbook}\n         {page}")
+
+
+@report_app.command("list")
+def list_runs(ctx: typer.Context, fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """Stored monthly report runs, newest first."""
+    from sqlalchemy import select
+
+    from matcher.store import models
+    from matcher.store.db import session_factory
+
+    r = models.ReportRun
+    with session_factory(ctx.obj.engine())() as session:
+        rows = [{"report_id": x.id, "month": x.month, "created_at": x.created_at.isoformat(timespec="seconds"),
+                 "proposals": x.summary["coverage"]["proposals"], "fit_cost": x.summary["fit"]["cost_share"],
+                 "params": x.params}
+                for x in session.scalars(select(r).order_by(r.created_at.desc(), r.id))]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        typer.echo("no monthly report runs yet (cxy report monthly --month YYYY-MM)")
+    for x in rows:
+        typer.echo(f"{x['month']}  {x['report_id']}  {x['created_at']}  {x['proposals']} proposals, "
+                   f"capacity cost {_percent(x['fit_cost'])}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")

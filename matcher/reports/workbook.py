@@ -1,0 +1,194 @@
+"""The workbook staff forward: 汇总 (the 三清零 汇总表 layout), 推荐清单, 跟进漏斗, 按县区, 按行业 and
+覆盖与公平. Values only (no formulas: WPS and old Excel recompute or break them), Chinese headers,
+frozen header rows, column widths from the content.
+"""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from matcher.reports.data import ReportData
+
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+THIN = Side(style="thin", color="A6A6A6")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+WRAP = Alignment(vertical="top", wrap_text=True)
+MAX_WIDTH = 60
+PERCENT_COLUMNS = ("转化率", "签约率", "占比")
+
+
+def _width(value) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _plain(value):
+    """A cell value: NaN and None are empty; numpy scalars become Python numbers."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _put(ws: Worksheet, row: int, column: int, value):
+    cell = ws.cell(row=row, column=column, value=_plain(value))
+    if isinstance(cell.value, str) and cell.value.startswith("="):
+        cell.data_type = "s"  # text that looks like a formula stays text
+    return cell
+
+
+def _table(ws: Worksheet, frame: pd.DataFrame, top: int = 1, wrap: tuple[str, ...] = (),
+           integer: tuple[str, ...] = ()) -> int:
+    """Header at row ``top``, rows below; returns the next free row. Widths fit the content."""
+    widths = [_width(c) + 2 for c in frame.columns]
+    for j, name in enumerate(frame.columns, 1):
+        cell = _put(ws, top, j, name)
+        cell.font, cell.fill, cell.alignment, cell.border = Font(bold=True), HEADER_FILL, CENTER, BOX
+    for i, values in enumerate(frame.itertuples(index=False), top + 1):
+        for j, (name, value) in enumerate(zip(frame.columns, values, strict=True), 1):
+            if name in integer and _plain(value) is not None:
+                value = int(value)
+            cell = _put(ws, i, j, value)
+            cell.border = BOX
+            if name in wrap:
+                cell.alignment = WRAP
+            if isinstance(cell.value, float) and any(k in name for k in PERCENT_COLUMNS):
+                cell.number_format = "0.0%"
+            widths[j - 1] = max(widths[j - 1], min(_width(cell.value) + 2, MAX_WIDTH))
+    for j, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(j)].width = min(width, MAX_WIDTH)
+    return top + len(frame) + 1
+
+
+def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
+    """The 三清零 汇总表: two header rows (item over 已有 / 本月新增 / 尚无), a row per county and 合计."""
+    frame = data.summary
+    groups: list[tuple[str, list[str]]] = []
+    for column in frame.columns[1:]:
+        group, _, sub = column.partition("|")
+        if groups and groups[-1][0] == group and sub:
+            groups[-1][1].append(column)
+        else:
+            groups.append((group, [column]))
+    n_columns = 2 + len(frame.columns) - 1
+    meta = data.meta
+    scope = "重点企业" if meta["key_flagged"] else "全部企业（未标记重点企业）"
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=n_columns)
+    title = _put(ws, 1, 1, f"{meta['region']}企业科技创新“三清零”工作推进汇总表（{meta['label']}）")
+    title.font, title.alignment = Font(bold=True, size=14), CENTER
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=n_columns)
+    scope_line = _put(ws, 2, 1, f"统计范围：{scope} {meta['enterprises']} 家；数据截至 {meta['data_as_of']}；"
+                                f"运行编号 {meta['report_id']}；填表日期 {meta['written_at'][:10]}")
+    scope_line.alignment = Alignment(wrap_text=True)
+    ws.row_dimensions[2].height = 30
+    for j, label in ((1, "序号"), (2, "县区")):
+        ws.merge_cells(start_row=3, start_column=j, end_row=4, end_column=j)
+        _put(ws, 3, j, label)
+    column = 3
+    for group, columns in groups:
+        sub = [c.partition("|")[2] for c in columns]
+        if len(columns) == 1 and not sub[0]:
+            ws.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
+            _put(ws, 3, column, group)
+        else:
+            ws.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + len(columns) - 1)
+            _put(ws, 3, column, group)
+            for k, label in enumerate(sub):
+                _put(ws, 4, column + k, label)
+        column += len(columns)
+    for row in ws.iter_rows(min_row=3, max_row=4, min_col=1, max_col=n_columns):
+        for cell in row:
+            cell.font, cell.fill, cell.alignment, cell.border = Font(bold=True), HEADER_FILL, CENTER, BOX
+    for i, values in enumerate(frame.itertuples(index=False), 5):
+        county, *counts = values
+        total = county == "合计"
+        cells = [_put(ws, i, 1, None if total else i - 4), _put(ws, i, 2, county)]
+        cells += [_put(ws, i, 3 + k, "—" if _plain(v) is None else int(v)) for k, v in enumerate(counts)]
+        for cell in cells:
+            cell.border, cell.alignment = BOX, CENTER
+            if total:
+                cell.font, cell.fill = Font(bold=True), TOTAL_FILL
+    notes_row = 5 + len(frame) + 1
+    notes = ["说明：1. 科研条件平台、高新技术企业按企业台账/调查表的当前登记；“本月新增”与上月运行时的登记比较"
+             "（上月无运行时记为“—”）。",
+             "2. 产学研合作：调查表填报已开展合作，或结果登记中已有签约；“本月新增”为本月首次签约的企业。",
+             f"3. 本月推荐：为每项开放需求推荐未推荐过的团队（每项至多 {meta['params'].get('top', '')} 个），"
+             "并按团队承接能力统筹分配，详见“推荐清单”。"]
+    for k, note in enumerate(notes):
+        ws.merge_cells(start_row=notes_row + k, start_column=1, end_row=notes_row + k, end_column=n_columns)
+        _put(ws, notes_row + k, 1, note).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[notes_row + k].height = 30
+    ws.column_dimensions["A"].width = 6
+    ws.column_dimensions["B"].width = max(12, max(_width(c) for c in frame["县区"]) + 2)
+    for j in range(3, n_columns + 1):
+        ws.column_dimensions[get_column_letter(j)].width = 11
+    ws.freeze_panes = "C5"
+
+
+def _coverage_sheet(ws: Worksheet, data: ReportData) -> None:
+    current, change, labels = data.coverage["current"], data.coverage["change"], data.coverage["labels"]
+    previous = data.coverage["previous"] or {}
+    rows = [{"指标": label, "本月": current[key], "上月": previous.get(key), "变化": change[key],
+             "说明": "基尼系数越低越均衡" if key == "gini" else ""} for key, label in labels.items()]
+    rows += [{"指标": "获得推荐的单位数 / 有团队的单位数",
+              "本月": f"{current['institutions_proposed']} / {current['institutions']}", "上月": None, "变化": None,
+              "说明": ""},
+             {"指标": "获得推荐的团队数 / 团队总数", "本月": f"{current['teams_proposed']} / {current['teams']}",
+              "上月": None, "变化": None, "说明": ""}]
+    fit = data.fit
+    rows += [{"指标": "承接能力约束下的总匹配度", "本月": fit["constrained"], "上月": None, "变化": None,
+              "说明": f"{fit['proposals_constrained']} 条推荐"},
+             {"指标": "不限承接能力的总匹配度", "本月": fit["unconstrained"], "上月": None, "变化": None,
+              "说明": f"{fit['proposals_unconstrained']} 条推荐"},
+             {"指标": "承接能力约束损失的匹配度占比", "本月": fit["cost_share"], "上月": None, "变化": None,
+              "说明": f"{fit['teams_over_capacity']} 个团队的需求超过其本月承接能力"}]
+    frame = pd.DataFrame(rows)
+    end = _table(ws, frame, wrap=("说明",))
+    for row in range(2, end):  # shares and their changes as percentages, the Gini as a plain number
+        label = ws.cell(row=row, column=1).value
+        if "占比" in label:
+            for column in (2, 3, 4):
+                if isinstance(ws.cell(row=row, column=column).value, float):
+                    ws.cell(row=row, column=column).number_format = "0.0%"
+    start = end + 1
+    _put(ws, start, 1, "各单位获推荐情况").font = Font(bold=True)
+    _table(ws, data.institutions, top=start + 1)
+    ws.freeze_panes = "A2"
+
+
+def write_workbook(data: ReportData, path: Path) -> Path:
+    """Write the workbook to ``path`` (through a temporary file: a half-written workbook never appears)."""
+    wb = Workbook()
+    _summary_sheet(wb.active, data)
+    wb.active.title = "汇总"
+    sheets = (("推荐清单", data.proposals, ("需求", "联系途径", "推荐理由"), ("推荐位次",)),
+              ("跟进漏斗", data.funnel, (), ()),
+              ("按县区", data.by_county, (), ()),
+              ("按行业", data.by_industry, (), ()))
+    for title, frame, wrap, integer in sheets:
+        ws = wb.create_sheet(title)
+        _table(ws, frame, wrap=wrap, integer=integer)
+        ws.freeze_panes = "A2"
+    proposals = wb["推荐清单"]
+    proposals.auto_filter.ref = proposals.dimensions
+    for column, width in (("需求", 30), ("联系途径", 40), ("推荐理由", 60)):
+        if column in data.proposals.columns:
+            letter = get_column_letter(list(data.proposals.columns).index(column) + 1)
+            proposals.column_dimensions[letter].width = width
+    funnel = wb["跟进漏斗"]
+    _put(funnel, len(data.funnel) + 3, 1,
+         f"累计：截至 {data.meta['data_as_of']} 登记的全部配对；本月新配对：首次登记在 {data.meta['label']} 的配对。")
+    _coverage_sheet(wb.create_sheet("覆盖与公平"), data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    wb.save(partial)
+    partial.replace(path)
+    return path
