@@ -134,3 +134,20 @@ def test_without_flagged_key_enterprises_every_enterprise_is_covered(sample_db, 
     with session_factory(open_database(f"sqlite:///{cli.db}"))() as session:
         covered = report_enterprises(session)
     assert len(covered) == cli.query("SELECT count(*) FROM enterprises")[0][0]
+
+
+def test_a_rerun_after_new_follow_up_keeps_the_proposals_and_counts_the_follow_up(reported):
+    cli, out, output = reported
+    funnel = load_workbook(out / f"monthly-report-{MONTH}.xlsx")["跟进漏斗"]
+    contacted_before = next(r for r in funnel.iter_rows(values_only=True) if r[0] == "已联系")
+    run_id, need, team, rank = cli.query(
+        """SELECT i.run_id, i.need_id, i.team_id, i.rank FROM recommendation_items i
+           JOIN report_lists l ON l.run_id = i.run_id WHERE l.report_id = ? ORDER BY i.run_id, i.rank LIMIT 1""",
+        output["report_id"])[0]
+    cli("feedback", "record", need, team, "contacted", "--date", "2026-11-25", "--run", run_id)
+    assert cli.query("SELECT shown_rank FROM outcome_events WHERE run_id = ?", run_id) == [(rank,)]
+    again = json.loads(cli("report", "monthly", "--month", MONTH, "--out", out, "--format", "json").output)
+    assert again["reused"] and again["data_changed"] and any("--force" in n for n in again["notes"])
+    funnel = load_workbook(out / f"monthly-report-{MONTH}.xlsx")["跟进漏斗"]
+    contacted_after = next(r for r in funnel.iter_rows(values_only=True) if r[0] == "已联系")
+    assert contacted_after[1] == contacted_before[1] + 1 and contacted_after[3] == contacted_before[3] + 1

@@ -75,12 +75,13 @@ def monthly(ctx: typer.Context,
                f"推荐 {current['proposals']} 条")
     typer.echo(f"承接能力的代价：总匹配度 {fit['constrained']:.2f}，不限能力时 {fit['unconstrained']:.2f}，"
                f"损失 {_percent(fit['cost_share'])}（{fit['teams_over_capacity']} 个团队超出本月承接能力）")
-    change = data.coverage["change"]
+    change, labels = data.coverage["change"], data.coverage["labels"]
     typer.echo("覆盖与公平：" + "；".join(
         f"{label} {current[k]:.3f}" if k == "gini" else f"{label} {_percent(current[k])}"
         for k, label in data.coverage["labels"].items())
-        + ("" if all(v is None for v in change.values()) else "（较上月 " + "，".join(
-            f"{k} {v:+.3f}" for k, v in change.items() if v is not None) + "）"))
+        + ("" if all(v is None for v in change.values()) else "（较上月：" + "，".join(
+            f"{labels[k]} {v:+.3f}" if k == "gini" else f"{labels[k]} {v * 100:+.1f} 个百分点"
+            for k, v in change.items() if v is not None) + "）"))
     for note in notes:
         typer.echo(note)
     typer.echo(f"written: {workbook}\n         {page}")
