@@ -151,3 +151,18 @@ def test_a_rerun_after_new_follow_up_keeps_the_proposals_and_counts_the_follow_u
     funnel = load_workbook(out / f"monthly-report-{MONTH}.xlsx")["跟进漏斗"]
     contacted_after = next(r for r in funnel.iter_rows(values_only=True) if r[0] == "已联系")
     assert contacted_after[1] == contacted_before[1] + 1 and contacted_after[3] == contacted_before[3] + 1
+
+
+def test_a_key_enterprise_without_open_needs_is_listed_with_what_to_do(sample_db, tmp_path):
+    cli = copy_sample_db(sample_db, tmp_path)
+    enterprise = cli.query("SELECT e.id, e.name FROM enterprises e WHERE key_enterprise ORDER BY id LIMIT 1")[0]
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE needs SET status = 'closed' WHERE enterprise_id = ?", (enterprise[0],))
+    cli("report", "monthly", "--month", MONTH, "--out", tmp_path / "r")
+    listing = load_workbook(tmp_path / "r" / f"monthly-report-{MONTH}.xlsx")["推荐清单"]
+    header = [c.value for c in listing[1]]
+    rows = [dict(zip(header, r, strict=True)) for r in listing.iter_rows(min_row=2, values_only=True)]
+    mine = [r for r in rows if r["企业编号"] == enterprise[0]]
+    assert len(mine) == 1 and not mine[0]["团队"] and "暂无登记的开放需求" in mine[0]["推荐理由"]
+    page = (tmp_path / "r" / f"monthly-report-{MONTH}.html").read_text(encoding="utf-8")
+    assert enterprise[1] in page and "暂无登记的开放需求" in page

@@ -75,7 +75,9 @@ def _place(province: str | None, city: str | None) -> str:
     return "".join(filter(None, (province, city))) or UNKNOWN
 
 
-def _proposals(lists, items, enterprises, needs, teams, institutions) -> pd.DataFrame:
+def _proposals(lists, items, report_enterprises: list[str], enterprises, needs, teams, institutions) -> pd.DataFrame:
+    """One row per proposal; a row per open need left without one, and per key enterprise without open
+    needs, each saying why (staff follow those up too)."""
     rows = []
     for run_id, need_id, team_id, rank, score, explanation in items:
         need = needs[need_id]
@@ -103,6 +105,15 @@ def _proposals(lists, items, enterprises, needs, teams, institutions) -> pd.Data
                      "行业": ent.industry or UNKNOWN, "需求编号": need.id, "需求": need.title, "推荐位次": None,
                      "团队编号": "", "团队": "", "单位": "", "单位所在地": "", "本省单位": "", "联系途径": "",
                      "推荐理由": reason, "匹配度": None, "运行编号": run_id})
+    with_lists = {enterprises[needs[q["need_id"]].enterprise_id].id for _, q in lists}
+    for ent_id in report_enterprises:
+        if ent_id in with_lists:
+            continue
+        ent = enterprises[ent_id]
+        rows.append({"县区": ent.county or UNKNOWN, "企业编号": ent.id, "企业名称": ent.name,
+                     "行业": ent.industry or UNKNOWN, "需求编号": "", "需求": "", "推荐位次": None,
+                     "团队编号": "", "团队": "", "单位": "", "单位所在地": "", "本省单位": "", "联系途径": "",
+                     "推荐理由": "暂无登记的开放需求（建议走访或补充调查表）", "匹配度": None, "运行编号": ""})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -209,7 +220,7 @@ def _trend(session: Session, pairs: pd.DataFrame, month: Month) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _institutions(session: Session, proposals: pd.DataFrame, institutions, teams) -> pd.DataFrame:
+def _institutions(proposals: pd.DataFrame, institutions, teams) -> pd.DataFrame:
     team_count = Counter(t.institution_id for t in teams.values())
     proposed = proposals[proposals["团队编号"] != ""] if not proposals.empty else proposals
     by_name = {}
@@ -233,7 +244,7 @@ def load_report(session: Session, report_id: str) -> ReportData:
     summary = run.summary
     enterprises, needs, teams, institutions = _lookup(session)
     lists, items = _run_items(session, report_id)
-    proposals = _proposals(lists, items, enterprises, needs, teams, institutions)
+    proposals = _proposals(lists, items, summary["enterprises"], enterprises, needs, teams, institutions)
     previous_id = latest_runs(session, month=month.previous()).get(str(month.previous()))
     previous = session.get(models.ReportRun, previous_id).summary if previous_id else None
     report_enterprises = summary["enterprises"]
@@ -265,7 +276,7 @@ def load_report(session: Session, report_id: str) -> ReportData:
         by_industry=_by("行业", "industry", lambda e: e.industry, report_enterprises, enterprises, open_needs,
                         proposals, pairs),
         coverage=coverage,
-        institutions=_institutions(session, proposals, institutions, teams),
+        institutions=_institutions(proposals, institutions, teams),
         trend=_trend(session, pairs, month),
         fit=summary["fit"],
     )

@@ -18,6 +18,7 @@ from matcher.reports.data import ReportData
 DASH = "—"
 TOP_INSTITUTIONS = 20
 AMOUNT = "签约金额（万元）"
+RUN_COUNT = "月报推荐条数"
 PARAM_LABELS = {"top": "每项需求最多推荐 {} 个团队", "min_score": "匹配度下限 {}",
                 "repropose_after_days": "{} 天内推荐过的团队不重复推荐", "pool": "每项需求候选 {} 个",
                 "count_load": "扣除在手任务：{}"}
@@ -222,7 +223,7 @@ def _institutions_chart(data: ReportData) -> str:
     top = top[top["推荐条数"].fillna(0) > 0]
     svg = charts.hbar_chart(
         [(_str(r["单位"]), r["推荐条数"]) for _, r in top.iterrows()],
-        notes=[f"{_num(r['获推荐团队'])}/{_num(r['团队数'])} 个团队" for _, r in top.iterrows()],
+        notes=[f"（{_num(r['获推荐团队'])}/{_num(r['团队数'])} 个团队获推荐）" for _, r in top.iterrows()],
         title="单位覆盖", label_width=170, color=charts.PALETTE[2])
     none = frame[frame["推荐条数"].fillna(0) <= 0]
     line = f"共 {len(frame)} 家单位有团队入库，本月 {len(frame) - len(none)} 家获推荐，{len(none)} 家未获推荐"
@@ -244,16 +245,20 @@ def figures(data: ReportData) -> list[str]:
         ind = ind.sort_values("本月推荐条数", ascending=False, kind="stable")
     industry_svg = charts.hbar_chart(
         [(_str(r["行业"]), r["本月推荐条数"]) for _, r in ind.iterrows()] if not ind.empty else [],
-        notes=[f"累计签约 {_num(r['累计已签约'])}" if "累计已签约" in ind else "" for _, r in ind.iterrows()],
+        notes=[f"（累计签约 {_num(r['累计已签约'])}）" if "累计已签约" in ind else "" for _, r in ind.iterrows()],
         title="分行业推荐", label_width=110)
-    series = [("新配对" if c == "新配对已推荐" else c, list(trend[c])) for c in trend.columns if c != "月份"] \
-        if trend is not None else []
+    # The log's pairs by month as lines; the monthly runs' own counts (a different, larger scale) as text.
+    series = [("新配对" if c == "新配对已推荐" else c, list(trend[c])) for c in trend.columns
+              if c not in ("月份", RUN_COUNT)] if trend is not None else []
     trend_svg = charts.line_chart([_str(x) for x in _column(trend, "月份")], series, title="逐月趋势")
+    runs = [f"{_str(m)} {_num(n)} 条" for m, n in zip(_column(trend, "月份"), _column(trend, RUN_COUNT), strict=True)
+            if charts.number(n) is not None] if trend is not None and RUN_COUNT in trend else []
     return [*_funnels(data),
             _figure("分县区：本月推荐条数与累计签约", county_svg),
             _figure("分行业：本月推荐条数（按条数排序）", industry_svg),
             _figure("逐月趋势", trend_svg, '<p class="note">新配对按首次推荐的月份统计，已联系、洽谈中、已签约为'
-                    "这些配对此后走到的阶段；近几个月的配对仍在跟进，后段数字会继续增加。</p>"),
+                    "这些配对此后走到的阶段；近几个月的配对仍在跟进，后段数字会继续增加。"
+                    f"月报推荐条数（各月最新运行）：{escape('，'.join(runs)) if runs else '暂无'}。</p>"),
             _institutions_chart(data)]
 
 
@@ -335,14 +340,18 @@ def _proposals(data: ReportData) -> str:
         out.append(f"<h3>{escape(county or DASH)}<span class=\"note\">　{len(enterprises)} 家企业，"
                    f"{sum(1 for r in part if _str(r.get('团队')))} 条推荐</span></h3>")
         for enterprise_id, ent in enterprises:
-            needs = {_str(r.get("需求编号")) for r in ent}
+            needs = {_str(r.get("需求编号")) for r in ent} - {""}  # "": a key enterprise without open needs
             got = sum(1 for r in ent if _str(r.get("团队")))
-            missing = len({_str(r.get("需求编号")) for r in ent if not _str(r.get("团队"))})
+            missing = len({_str(r.get("需求编号")) for r in ent if not _str(r.get("团队"))} - {""})
             miss = f'<span class="miss">{missing} 项需求未获推荐</span>' if missing else ""
+            body = "".join(_proposal_rows(ent))
+            if not needs:
+                miss = '<span class="miss">暂无开放需求</span>'
+                body = f'<tr><td class="empty" colspan="7">{escape(_str(ent[0].get("推荐理由")))}</td></tr>'
             out.append(f"<details><summary><b>{escape(_str(ent[0].get('企业名称')))}</b><span class=\"sub\">"
                        f"{escape(_str(ent[0].get('行业')))} · {escape(enterprise_id)} · "
                        f"{len(needs)} 项需求，{got} 条推荐</span>{miss}</summary>"
-                       f"<table>{head}<tbody>{''.join(_proposal_rows(ent))}</tbody></table></details>")
+                       f"<table>{head}<tbody>{body}</tbody></table></details>")
     out.append("</section>")
     return "".join(out)
 
