@@ -13,19 +13,21 @@ from matcher.reports.month import Month
 from matcher.reports.status import moved, surveyed_cooperation
 
 
-def feasible(chosen, per_need, slots) -> bool:
+def feasible(chosen, per_need, slots, per_institution=None) -> bool:
     per_need_count = Counter(c.need_id for c in chosen)
+    per_list_institution = Counter((c.need_id, c.institution_id) for c in chosen)
     per_team = Counter(c.team_id for c in chosen)
     pairs = Counter((c.team_id, c.enterprise_id) for c in chosen)
     return (all(v <= per_need for v in per_need_count.values()) and all(v == 1 for v in pairs.values())
-            and (slots is None or all(per_team[t] <= slots.get(t, 0) for t in per_team)))
+            and (slots is None or all(per_team[t] <= slots.get(t, 0) for t in per_team))
+            and (per_institution is None or all(v <= per_institution for v in per_list_institution.values())))
 
 
-def brute_force(candidates, per_need, slots) -> float:
+def brute_force(candidates, per_need, slots, per_institution) -> float:
     best = 0.0
     for size in range(len(candidates) + 1):
         for subset in itertools.combinations(candidates, size):
-            if feasible(subset, per_need, slots):
+            if feasible(subset, per_need, slots, per_institution):
                 best = max(best, total_fit(subset))
     return best
 
@@ -35,13 +37,14 @@ def test_the_assignment_is_the_exact_optimum_and_respects_every_limit(seed):
     rng = random.Random(seed)
     needs = [(f"N{i}", f"E{rng.randrange(3)}") for i in range(4)]
     teams = [f"T{i}" for i in range(4)]
-    candidates = [Candidate(n, e, t, round(rng.uniform(0.4, 1.0), 3))
+    institution = {t: f"I{rng.randrange(2)}" for t in teams}
+    candidates = [Candidate(n, e, t, round(rng.uniform(0.4, 1.0), 3), institution[t])
                   for n, e in needs for t in rng.sample(teams, 3)][:12]
     slots = {t: rng.randint(0, 2) for t in teams}
-    for limit in (slots, None):
-        chosen = assign(candidates, 2, limit)
-        assert feasible(chosen, 2, limit)
-        assert total_fit(chosen) == pytest.approx(brute_force(candidates, 2, limit))
+    for limit, per_institution in ((slots, None), (None, None), (slots, 1), (None, 1)):
+        chosen = assign(candidates, 2, limit, per_institution)
+        assert feasible(chosen, 2, limit, per_institution)
+        assert total_fit(chosen) == pytest.approx(brute_force(candidates, 2, limit, per_institution))
 
 
 def test_a_team_at_capacity_gives_way_to_the_next_best_team():

@@ -38,6 +38,8 @@ def test_every_team_is_proposed_to_at_most_its_capacity_of_enterprises(reported)
     assert max(enterprises_per_team.values()) >= 2  # popular teams are shared out, not just listed once
     assert all(n <= capacity[t] for t, n in enterprises_per_team.items())
     assert all(n <= 5 for n in Counter(need for need, *_ in rows).values())
+    institution = dict(cli.query("SELECT id, institution_id FROM teams"))
+    assert max(Counter((need, institution[team]) for need, team, *_ in rows).values()) <= 3  # as match lists
     # The capacity costs little fit on the sample (target <= 5% against unconstrained lists).
     assert output["fit"]["proposals_unconstrained"] >= output["fit"]["proposals_constrained"]
     assert 0 <= output["fit"]["cost_share"] <= 0.05

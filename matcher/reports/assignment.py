@@ -1,11 +1,13 @@
 """The month's proposals as one assignment: maximise total fit subject to
-- each need's list holds at most ``per_need`` teams,
+- each need's list holds at most ``per_need`` teams, and at most ``per_institution`` of one institution
+  (as match lists' default diversity, cap:3),
 - a team is proposed to at most ``slots[team]`` enterprises this month (its capacity minus its load),
 - a team is proposed to an enterprise once (for the best-fitting of its needs that the solution picks).
 
 Solved as a linear programme (scipy's HiGHS, dual simplex). The constraint matrix is totally
 unimodular (the need rows partition the pairs; the team and team-enterprise rows are nested), so the
-simplex vertex is integral: an exact assignment, not a rounded one. Without ``slots`` the same
+simplex vertex is integral: an exact assignment, not a rounded one. (The need and need-institution rows
+form one nested family, the team and team-enterprise rows another: two laminar families.) Without ``slots`` the same
 programme gives the unconstrained lists the capacity cost is measured against.
 """
 
@@ -23,13 +25,15 @@ class Candidate:
     enterprise_id: str
     team_id: str
     fit: float  # the 0..1 score the list shows
+    institution_id: str = ""
 
 
 class AssignmentError(RuntimeError):
     """The solver did not return an integral optimum (should not happen; the message says what it did)."""
 
 
-def assign(candidates: Sequence[Candidate], per_need: int, slots: Mapping[str, int] | None = None) -> list[Candidate]:
+def assign(candidates: Sequence[Candidate], per_need: int, slots: Mapping[str, int] | None = None,
+           per_institution: int | None = None) -> list[Candidate]:
     """The chosen candidates (best total fit), in the input's order. ``slots``: teams' monthly capacity
     (a team missing from it gets none); ``None``: no capacity limit."""
     pool = [c for c in candidates if c.fit > 0 and (slots is None or slots.get(c.team_id, 0) > 0)]
@@ -50,6 +54,9 @@ def assign(candidates: Sequence[Candidate], per_need: int, slots: Mapping[str, i
     bounds += [per_need] * len(need_rows)
     pair_rows = group((c.team_id, c.enterprise_id) for c in pool)
     bounds += [1] * len(pair_rows)
+    if per_institution is not None and per_institution < per_need:
+        institution_rows = group((c.need_id, c.institution_id) for c in pool)
+        bounds += [per_institution] * len(institution_rows)
     if slots is not None:
         team_rows = group(c.team_id for c in pool)
         bounds += [slots[t] for t in team_rows]

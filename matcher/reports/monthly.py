@@ -40,6 +40,7 @@ from matcher.store.db import session_factory, write_session
 
 KIND = "monthly"
 DEFAULT_CAPACITY = 3  # the ranking features' assumption for a team with no stated capacity
+PER_INSTITUTION = 3  # teams of one institution in a need's list, as match lists' default diversity (cap:3)
 
 
 @dataclass(frozen=True)
@@ -179,12 +180,12 @@ def compute(service: MatchService, session: Session, month: Month, opts: Monthly
         fresh = [s for s in above if is_fresh(catalog, need_id, s.key, reported, cutoff)]
         pools[need_id] = fresh[: opts.pool]
         skipped[need_id] = {"above_min_score": len(above), "not_fresh": len(above) - len(fresh)}
-    candidates = [Candidate(n, catalog.needs[n].enterprise_id, s.key, display_score(s.raw))
-                  for n in need_ids for s in pools[n]]
+    candidates = [Candidate(n, catalog.needs[n].enterprise_id, s.key, display_score(s.raw),
+                            catalog.teams[s.key].institution_id) for n in need_ids for s in pools[n]]
     ranked_at = time.perf_counter()
     slots = team_slots(catalog, opts.count_load)
-    chosen = assign(candidates, opts.top, {t: v["slots"] for t, v in slots.items()})
-    free = assign(candidates, opts.top)
+    chosen = assign(candidates, opts.top, {t: v["slots"] for t, v in slots.items()}, PER_INSTITUTION)
+    free = assign(candidates, opts.top, None, PER_INSTITUTION)
     chosen_by_need: dict[str, list[Candidate]] = defaultdict(list)
     for c in chosen:
         chosen_by_need[c.need_id].append(c)
