@@ -168,3 +168,17 @@ def test_a_key_enterprise_without_open_needs_is_listed_with_what_to_do(sample_db
     assert len(mine) == 1 and not mine[0]["团队"] and "暂无登记的开放需求" in mine[0]["推荐理由"]
     page = (tmp_path / "r" / f"monthly-report-{MONTH}.html").read_text(encoding="utf-8")
     assert enterprise[1] in page and "暂无登记的开放需求" in page
+
+
+def test_an_empty_database_or_a_missing_index_is_refused_clearly_and_nothing_is_stored(cli, sample_db, tmp_path):
+    import shutil
+
+    result = cli("report", "monthly", "--month", MONTH, "--out", tmp_path / "r", ok=False)
+    assert result.exit_code == 1 and "no enterprises in the database" in result.output
+    assert cli.query("SELECT count(*) FROM report_runs") == [(0,)] and not (tmp_path / "r").exists()
+
+    copy = copy_sample_db(sample_db, tmp_path / "noindex")
+    shutil.rmtree(tmp_path / "noindex" / "sample.db.index")
+    result = copy("report", "monthly", "--month", MONTH, "--out", tmp_path / "r", ok=False)
+    assert result.exit_code == 1 and "cxy index build" in result.output
+    assert copy.query("SELECT count(*) FROM report_runs") == [(0,)] and not (tmp_path / "r").exists()

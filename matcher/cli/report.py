@@ -38,7 +38,7 @@ def monthly(ctx: typer.Context,
     from matcher.matching.service import MatchService
     from matcher.reports.files import write_report
     from matcher.reports.month import Month
-    from matcher.reports.monthly import MonthlyOptions, run_monthly
+    from matcher.reports.monthly import MonthlyOptions, NotReady, run_monthly
 
     if fmt not in ("table", "json"):
         _fail(f"unknown format {fmt!r}; use table or json", 2)
@@ -52,7 +52,7 @@ def monthly(ctx: typer.Context,
     service = MatchService(engine, store_runs=False)
     try:
         outcome = run_monthly(engine, service, the_month, opts, force=force)
-    except (IndexNotBuilt, IndexModelMismatch) as exc:
+    except (IndexNotBuilt, IndexModelMismatch, NotReady) as exc:
         _fail(str(exc))
     data, workbook, page = write_report(engine, outcome.report_id, out)
     notes = []

@@ -232,8 +232,8 @@ def _institutions(proposals: pd.DataFrame, institutions, teams) -> pd.DataFrame:
         got_teams, got = by_name.get(inst.name, (0, 0))
         rows.append({"单位": inst.name, "所在地": _place(inst.province, inst.city), "团队数": n_teams,
                      "获推荐团队": got_teams, "推荐条数": got})
-    return pd.DataFrame(rows).sort_values(["推荐条数", "团队数", "单位"], ascending=[False, False, True],
-                                         ignore_index=True)
+    frame = pd.DataFrame(rows, columns=["单位", "所在地", "团队数", "获推荐团队", "推荐条数"])
+    return frame.sort_values(["推荐条数", "团队数", "单位"], ascending=[False, False, True], ignore_index=True)
 
 
 def load_report(session: Session, report_id: str) -> ReportData:

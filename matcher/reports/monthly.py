@@ -268,10 +268,25 @@ def _store(engine: Engine, month: Month, opts: MonthlyOptions, service: MatchSer
     return report_id
 
 
+class NotReady(Exception):
+    """The database cannot give a report yet; the message says what to import or build."""
+
+
+def _check_ready(service: MatchService) -> None:
+    catalog = service.catalog
+    if not catalog.enterprises:
+        raise NotReady("no enterprises in the database: import them first (cxy import enterprises FILE, or "
+                       "cxy import survey FILE)")
+    if not catalog.teams:
+        raise NotReady("no teams in the database to propose: import institutions, teams and achievements first")
+    _ = service.capabilities, service.needs_search  # an unbuilt or stale index fails here, before any work
+
+
 def run_monthly(engine: Engine, service: MatchService, month: Month, opts: MonthlyOptions | None = None,
                 force: bool = False) -> RunOutcome:
     """The month's report run: the stored one, or (none yet, or ``force``) a new one computed now."""
     opts = (opts or MonthlyOptions()).check()
+    _check_ready(service)
     with session_factory(engine)() as session:
         earlier = latest_runs(session, before=month)
         existing = latest_runs(session, month=month).get(str(month))
