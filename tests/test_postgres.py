@@ -58,3 +58,16 @@ def test_a_bad_file_writes_nothing_on_postgresql(pg_cli, tmp_path):
                     ok=False)
     assert result.exit_code == 1 and "I404 is not in institutions" in result.output
     assert pg_count(str(pg_cli.db), "teams") == 0
+
+
+def test_lists_and_the_monthly_report_are_stored_on_postgresql(pg_cli, sample_db, tmp_path, monkeypatch):
+    # Runs carry the ranker's version: PostgreSQL enforces column lengths where SQLite does not.
+    monkeypatch.setenv("CXY_INDEX_DIR", str(tmp_path / "index"))
+    pg_cli("import", "all", SAMPLE)
+    pg_cli("index", "build")
+    pg_cli("match", "need", "N101", "--top", "5")
+    for _ in range(2):  # the second run reuses the stored one
+        pg_cli("report", "monthly", "--month", "2026-11", "--out", tmp_path / "reports")
+    assert pg_count(str(pg_cli.db), "report_runs") == 1
+    assert pg_count(str(pg_cli.db), "recommendation_items") > 50
+    assert (tmp_path / "reports" / "monthly-report-2026-11.xlsx").exists()

@@ -147,7 +147,8 @@ class ChallengeService:
 
     def _record(self, kind: str, a: Assessment, results: list[dict], opts: ChallengeOptions, extra: dict) -> MatchList:
         out = MatchList(kind, self._query(a), results, [], self.match.encoder.model_id, self.match.ranker.version,
-                        opts.as_params(), extra=extra, ranker_note=self.match.ranker_note)
+                        {**opts.as_params(), **self.match.ranker_params()}, extra=extra,
+                        ranker_note=self.match.ranker_note)
         if self.match.store_runs:
             self.match.save(out)
         return out

@@ -6,6 +6,7 @@ feedback loop plugs in beside the transparent weighted scorer:
     ranker.contributions(X)         -> (n, n_features) per-feature parts of the score (for explanations)
 """
 
+import hashlib
 import json
 import math
 import os
@@ -57,17 +58,26 @@ def weights_from_env(overrides: Mapping[str, float] | None = None) -> dict[str, 
     return weights
 
 
+def weights_digest(weights: Mapping[str, float]) -> str:
+    """``default`` for DEFAULT_WEIGHTS, else 12 hex digits of the non-zero weights."""
+    nonzero = {k: float(v) for k, v in sorted(weights.items()) if v}
+    if nonzero == {k: v for k, v in sorted(DEFAULT_WEIGHTS.items()) if v}:
+        return "default"
+    return hashlib.sha256(json.dumps(nonzero, sort_keys=True).encode()).hexdigest()[:12]
+
+
 class WeightedScorer:
     """score = sum of weight x feature. Parameters: weights (feature -> weight; missing features weigh 0);
-    version (default: the weights spelled out; a learned model passes its own version)."""
+    version (default: ``weighted:default`` for DEFAULT_WEIGHTS, else ``weighted:`` and a digest of the
+    weights; a learned model passes its own version). Versions stay short because every stored run
+    carries one (PostgreSQL enforces the column's length); runs store the weights themselves beside it."""
 
     feature_names = FEATURE_NAMES
 
     def __init__(self, weights: Mapping[str, float] | None = None, version: str | None = None):
         self.weights = dict(weights if weights is not None else weights_from_env())
         self._w = np.array([self.weights.get(name, 0.0) for name in FEATURE_NAMES], dtype=np.float64)
-        digest = ",".join(f"{k}={v:g}" for k, v in sorted(self.weights.items()) if v)
-        self.version = version or f"weighted:{digest}"
+        self.version = version or f"weighted:{weights_digest(self.weights)}"
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         return np.atleast_2d(np.asarray(X, dtype=np.float64)) * self._w

@@ -605,9 +605,14 @@ class MatchService:
         return self._finish_firms("firms_text", query, self._score(rows), terms_of, opts, policy, None)
 
     # ---- runs -----------------------------------------------------------------------------------
+    def ranker_params(self) -> dict:
+        """What a stored run records about its ranker beyond the version: the weights, when it has them."""
+        weights = getattr(self.ranker, "weights", None)
+        return {"ranker_weights": {k: v for k, v in weights.items() if v}} if weights else {}
+
     def _record(self, kind: str, query: dict, results: list[dict], why: list[dict], opts: MatchOptions) -> MatchList:
-        out = MatchList(kind, query, results, why, self.encoder.model_id, self.ranker.version, opts.as_params(),
-                        ranker_note=self.ranker_note)
+        out = MatchList(kind, query, results, why, self.encoder.model_id, self.ranker.version,
+                        {**opts.as_params(), **self.ranker_params()}, ranker_note=self.ranker_note)
         if self.store_runs:
             self.save(out)
         return out

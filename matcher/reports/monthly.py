@@ -250,7 +250,7 @@ def _store(engine: Engine, month: Month, opts: MonthlyOptions, service: MatchSer
     params = asdict(opts)
     with write_session(engine) as session:
         session.add(models.ReportRun(
-            id=report_id, kind=KIND, month=str(month), params=params, data_digest=digest,
+            id=report_id, kind=KIND, month=str(month), params={**params, **service.ranker_params()}, data_digest=digest,
             proposals_digest=proposals_digest(computed.lists), model_version=service.encoder.model_id,
             ranker_version=service.ranker.version, summary=computed.summary, created_at=now))
         session.flush()
@@ -259,7 +259,8 @@ def _store(engine: Engine, month: Month, opts: MonthlyOptions, service: MatchSer
             run_id = str(uuid.uuid4())
             session.add(models.RecommendationRun(
                 id=run_id, kind="monthly_need", query=query, model_version=service.encoder.model_id,
-                ranker_version=service.ranker.version, params={**params, "report_id": report_id}, created_at=now))
+                ranker_version=service.ranker.version,
+                params={**params, **service.ranker_params(), "report_id": report_id}, created_at=now))
             session.flush()
             session.add(models.ReportList(report_id=report_id, run_id=run_id, enterprise_id=query["enterprise_id"]))
             session.add_all(models.RecommendationItem(run_id=run_id, rank=r["rank"], team_id=r["team_id"],

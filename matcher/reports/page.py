@@ -12,6 +12,7 @@ import pandas as pd
 
 from matcher.feedback.funnel import EXITS, STAGES
 from matcher.matching.explain import STAGE_LABELS
+from matcher.matching.features import FEATURES
 from matcher.reports import charts
 from matcher.reports.data import ReportData
 
@@ -142,14 +143,17 @@ def _column(frame: pd.DataFrame, name: str) -> list:
 def _header(data: ReportData) -> str:
     m = data.meta
     title = f"{m.get('region', '')}企业科技创新月报（{m.get('label', '')}）"
-    params = m.get("params") or {}
+    params = dict(m.get("params") or {})
+    weights = params.pop("ranker_weights", None) or {}
     described = "；".join(PARAM_LABELS[k].format({True: "是", False: "否"}.get(v, v)) if k in PARAM_LABELS
                          else f"{k}={v}" for k, v in params.items())
+    ranker = m.get("ranker", DASH) + ("（权重：" + "，".join(f"{FEATURES.get(k, k)} {v:g}" for k, v in weights.items())
+                                      + "）" if weights else "")
     parts = [f"数据截至 {m.get('data_as_of', DASH)}", f"月报运行 {m.get('report_id', DASH)}",
              f"计算于 {str(m.get('created_at', DASH)).replace('T', ' ')}",
              f"生成于 {str(m.get('written_at', DASH)).replace('T', ' ')}",
              f"上月运行 {m.get('previous_report_id') or '无'}"]
-    lines = [" · ".join(parts), f"排序器 {m.get('ranker', DASH)} · 模型 {m.get('model', DASH)}"]
+    lines = [" · ".join(parts), f"排序器 {ranker} · 模型 {m.get('model', DASH)}"]
     if described:
         lines.append(f"参数：{described}")
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in (
