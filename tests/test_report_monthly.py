@@ -100,6 +100,9 @@ def test_the_workbook_has_the_agreed_sheets_frozen_headers_and_no_formulas(repor
     teams = [r[header.index("团队")] for r in listing.iter_rows(min_row=2, values_only=True)]
     assert sum(1 for t in teams if t) == output["coverage"]["current"]["proposals"]
     assert listing.column_dimensions["A"].width >= 6
+    # Printable: landscape, header rows repeated; long reasons wrap in rows tall enough to show them.
+    assert summary.page_setup.orientation == "landscape" and summary.print_title_rows == "$3:$4"
+    assert listing.print_title_rows == "$1:$1" and listing.row_dimensions[2].height >= 30
     for sheet in book:
         assert sheet.freeze_panes
         assert not [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]

@@ -20,7 +20,9 @@ THIN = Side(style="thin", color="A6A6A6")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 WRAP = Alignment(vertical="top", wrap_text=True)
+TOP = Alignment(vertical="top")
 MAX_WIDTH = 60
+LINE_HEIGHT = 15  # points per line of 11-point text
 PERCENT_COLUMNS = ("转化率", "签约率", "占比")
 
 
@@ -45,24 +47,32 @@ def _put(ws: Worksheet, row: int, column: int, value):
     return cell
 
 
-def _table(ws: Worksheet, frame: pd.DataFrame, top: int = 1, wrap: tuple[str, ...] = (),
+def _table(ws: Worksheet, frame: pd.DataFrame, top: int = 1, wrap: dict[str, int] | None = None,
            integer: tuple[str, ...] = ()) -> int:
-    """Header at row ``top``, rows below; returns the next free row. Widths fit the content."""
-    widths = [_width(c) + 2 for c in frame.columns]
+    """Header at row ``top``, rows below; returns the next free row. Widths fit the content; ``wrap``
+    columns get the given width and wrap, and their rows the height the wrapped text needs (set here:
+    Excel, WPS and LibreOffice do not all grow rows on opening)."""
+    wrap = wrap or {}
+    widths = [wrap.get(c, _width(c) + 2) for c in frame.columns]
     for j, name in enumerate(frame.columns, 1):
         cell = _put(ws, top, j, name)
         cell.font, cell.fill, cell.alignment, cell.border = Font(bold=True), HEADER_FILL, CENTER, BOX
     for i, values in enumerate(frame.itertuples(index=False), top + 1):
+        lines = 1
         for j, (name, value) in enumerate(zip(frame.columns, values, strict=True), 1):
             if name in integer and _plain(value) is not None:
                 value = int(value)
             cell = _put(ws, i, j, value)
             cell.border = BOX
+            cell.alignment = WRAP if name in wrap else TOP
             if name in wrap:
-                cell.alignment = WRAP
+                lines = max(lines, math.ceil(_width(cell.value) / max(wrap[name] - 2, 1)))
+            else:
+                widths[j - 1] = max(widths[j - 1], min(_width(cell.value) + 2, MAX_WIDTH))
             if isinstance(cell.value, float) and any(k in name for k in PERCENT_COLUMNS):
                 cell.number_format = "0.0%"
-            widths[j - 1] = max(widths[j - 1], min(_width(cell.value) + 2, MAX_WIDTH))
+        if lines > 1:
+            ws.row_dimensions[i].height = LINE_HEIGHT * lines
     for j, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(j)].width = min(width, MAX_WIDTH)
     return top + len(frame) + 1
@@ -151,7 +161,7 @@ def _coverage_sheet(ws: Worksheet, data: ReportData) -> None:
              {"指标": "承接能力约束损失的匹配度占比", "本月": fit["cost_share"], "上月": None, "变化": None,
               "说明": f"{fit['teams_over_capacity']} 个团队的需求超过其本月承接能力"}]
     frame = pd.DataFrame(rows)
-    end = _table(ws, frame, wrap=("说明",))
+    end = _table(ws, frame, wrap={"说明": 40})
     for row in range(2, end):  # shares and their changes as percentages, the Gini as a plain number
         label = ws.cell(row=row, column=1).value
         if "占比" in label:
@@ -164,29 +174,40 @@ def _coverage_sheet(ws: Worksheet, data: ReportData) -> None:
     ws.freeze_panes = "A2"
 
 
+def _print_setup(ws: Worksheet, title_rows: str, one_page_wide: bool) -> None:
+    """A4 landscape, header rows repeated on every page; summary sheets one page wide (the 汇总 is
+    printed and signed; the wide 推荐清单 would shrink unreadably, so it runs over pages instead)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    if one_page_wide:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = title_rows
+    ws.print_options.horizontalCentered = True
+
+
 def write_workbook(data: ReportData, path: Path) -> Path:
     """Write the workbook to ``path`` (through a temporary file: a half-written workbook never appears)."""
     wb = Workbook()
     _summary_sheet(wb.active, data)
     wb.active.title = "汇总"
-    sheets = (("推荐清单", data.proposals, ("需求", "联系途径", "推荐理由"), ("推荐位次",)),
-              ("跟进漏斗", data.funnel, (), ()),
-              ("按县区", data.by_county, (), ()),
-              ("按行业", data.by_industry, (), ()))
+    sheets = (("推荐清单", data.proposals, {"需求": 30, "联系途径": 40, "推荐理由": 60}, ("推荐位次",)),
+              ("跟进漏斗", data.funnel, None, ()),
+              ("按县区", data.by_county, None, ()),
+              ("按行业", data.by_industry, None, ()))
     for title, frame, wrap, integer in sheets:
         ws = wb.create_sheet(title)
         _table(ws, frame, wrap=wrap, integer=integer)
         ws.freeze_panes = "A2"
     proposals = wb["推荐清单"]
     proposals.auto_filter.ref = proposals.dimensions
-    for column, width in (("需求", 30), ("联系途径", 40), ("推荐理由", 60)):
-        if column in data.proposals.columns:
-            letter = get_column_letter(list(data.proposals.columns).index(column) + 1)
-            proposals.column_dimensions[letter].width = width
     funnel = wb["跟进漏斗"]
     _put(funnel, len(data.funnel) + 3, 1,
          f"累计：截至 {data.meta['data_as_of']} 登记的全部配对；本月新配对：首次登记在 {data.meta['label']} 的配对。")
     _coverage_sheet(wb.create_sheet("覆盖与公平"), data)
+    for ws in wb:
+        _print_setup(ws, "3:4" if ws.title == "汇总" else "1:1", one_page_wide=ws.title != "推荐清单")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
     wb.save(partial)
