@@ -75,6 +75,31 @@ def _place(province: str | None, city: str | None) -> str:
     return "".join(filter(None, (province, city))) or UNKNOWN
 
 
+def _without_team(ent, need_id: str, need_title: str, reason: str, run_id: str) -> dict:
+    """A 推荐清单 row with no team: an open need left without a proposal, or an enterprise without needs."""
+    return {"县区": ent.county or UNKNOWN, "企业编号": ent.id, "企业名称": ent.name, "行业": ent.industry or UNKNOWN,
+            "需求编号": need_id, "需求": need_title, "推荐位次": None, "团队编号": "", "团队": "", "单位": "",
+            "单位所在地": "", "本省单位": "", "联系途径": "", "推荐理由": reason, "匹配度": None, "运行编号": run_id}
+
+
+def team_rows(proposals: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``proposals`` that name a team (not the rows saying why there is none)."""
+    return proposals[proposals["团队编号"] != ""] if not proposals.empty else proposals
+
+
+def column_groups(columns) -> list[tuple[str, list[str]]]:
+    """Columns named "组|列" grouped under their group (a plain column is a group of itself, sub-label ""),
+    in order: the two-level header of the 汇总 in both the workbook and the page."""
+    groups: list[tuple[str, list[str]]] = []
+    for column in columns:
+        group, _, sub = str(column).partition("|")
+        if sub and groups and groups[-1][0] == group and groups[-1][1][0]:
+            groups[-1][1].append(sub)
+        else:
+            groups.append((group, [sub]))
+    return groups
+
+
 def _proposals(lists, items, report_enterprises: list[str], enterprises, needs, teams, institutions) -> pd.DataFrame:
     """One row per proposal; a row per open need left without one, and per key enterprise without open
     needs, each saying why (staff follow those up too)."""
@@ -101,19 +126,12 @@ def _proposals(lists, items, report_enterprises: list[str], enterprises, needs, 
             reason = f"本月无新团队：{counts['above_min_score']} 个相关团队均已推荐或已在跟进"
         else:
             reason = "本月无匹配度达标的团队（建议补充需求描述或扩大检索范围）"
-        rows.append({"县区": ent.county or UNKNOWN, "企业编号": ent.id, "企业名称": ent.name,
-                     "行业": ent.industry or UNKNOWN, "需求编号": need.id, "需求": need.title, "推荐位次": None,
-                     "团队编号": "", "团队": "", "单位": "", "单位所在地": "", "本省单位": "", "联系途径": "",
-                     "推荐理由": reason, "匹配度": None, "运行编号": run_id})
+        rows.append(_without_team(ent, need.id, need.title, reason, run_id))
     with_lists = {enterprises[needs[q["need_id"]].enterprise_id].id for _, q in lists}
     for ent_id in report_enterprises:
         if ent_id in with_lists:
             continue
-        ent = enterprises[ent_id]
-        rows.append({"县区": ent.county or UNKNOWN, "企业编号": ent.id, "企业名称": ent.name,
-                     "行业": ent.industry or UNKNOWN, "需求编号": "", "需求": "", "推荐位次": None,
-                     "团队编号": "", "团队": "", "单位": "", "单位所在地": "", "本省单位": "", "联系途径": "",
-                     "推荐理由": "暂无登记的开放需求（建议走访或补充调查表）", "匹配度": None, "运行编号": ""})
+        rows.append(_without_team(enterprises[ent_id], "", "", "暂无登记的开放需求（建议走访或补充调查表）", ""))
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -125,7 +143,6 @@ def _proposals(lists, items, report_enterprises: list[str], enterprises, needs, 
 def _summary(report_enterprises: list[str], snapshot: dict, previous: dict | None, month: Month,
              enterprises, proposals: pd.DataFrame) -> pd.DataFrame:
     """三清零 汇总: per county, how many key enterprises have each item, gained it this month, still lack it."""
-    proposed = proposals[proposals["团队编号"] != ""] if not proposals.empty else proposals
     rows: dict[str, Counter] = {}
     for ent_id in report_enterprises:
         county = enterprises[ent_id].county or UNKNOWN
@@ -139,7 +156,8 @@ def _summary(report_enterprises: list[str], snapshot: dict, previous: dict | Non
             row[f"{label}|已有"] += now[item]
             row[f"{label}|尚无"] += not now[item]
             row[f"{label}|本月新增"] += bool(moves[item])
-    for county, part in (proposed.groupby("县区") if not proposed.empty else []):
+    with_team = team_rows(proposals)
+    for county, part in (with_team.groupby("县区") if not with_team.empty else []):
         rows.setdefault(county, Counter())
         rows[county]["本月推荐|企业数"] = part["企业编号"].nunique()
         rows[county]["本月推荐|推荐条数"] = len(part)
@@ -181,8 +199,8 @@ def _by(column: str, pairs_column: str, key_of, report_enterprises: list[str], e
         row = groups.setdefault(key_of(enterprises[ent_id]) or UNKNOWN, Counter())
         row["重点企业数"] += 1
         row["开放需求"] += open_needs[ent_id]
-    proposed = proposals[proposals["团队编号"] != ""] if not proposals.empty else proposals
-    for key, part in (proposed.groupby(column) if not proposed.empty else []):
+    with_team = team_rows(proposals)
+    for key, part in (with_team.groupby(column) if not with_team.empty else []):
         row = groups.setdefault(key, Counter())
         row["本月推荐条数"] = len(part)
         row["获推荐企业"] = part["企业编号"].nunique()
@@ -222,10 +240,10 @@ def _trend(session: Session, pairs: pd.DataFrame, month: Month) -> pd.DataFrame:
 
 def _institutions(proposals: pd.DataFrame, institutions, teams) -> pd.DataFrame:
     team_count = Counter(t.institution_id for t in teams.values())
-    proposed = proposals[proposals["团队编号"] != ""] if not proposals.empty else proposals
+    with_team = team_rows(proposals)
     by_name = {}
-    if not proposed.empty:
-        by_name = {name: (part["团队编号"].nunique(), len(part)) for name, part in proposed.groupby("单位")}
+    if not with_team.empty:
+        by_name = {name: (part["团队编号"].nunique(), len(part)) for name, part in with_team.groupby("单位")}
     rows = []
     for inst_id, n_teams in team_count.items():
         inst = institutions[inst_id]
@@ -242,12 +260,12 @@ def load_report(session: Session, report_id: str) -> ReportData:
         raise LookupError(f"no report run {report_id!r}")
     month = Month.parse(run.month)
     summary = run.summary
+    report_enterprises = summary["enterprises"]
     enterprises, needs, teams, institutions = _lookup(session)
     lists, items = _run_items(session, report_id)
-    proposals = _proposals(lists, items, summary["enterprises"], enterprises, needs, teams, institutions)
+    proposals = _proposals(lists, items, report_enterprises, enterprises, needs, teams, institutions)
     previous_id = latest_runs(session, month=month.previous()).get(str(month.previous()))
     previous = session.get(models.ReportRun, previous_id).summary if previous_id else None
-    report_enterprises = summary["enterprises"]
     open_needs = Counter(q["enterprise_id"] for _, q in lists)
     pairs_all = pairs_frame(session, before=month.end)
     pairs = pairs_all[pairs_all["enterprise_id"].isin(set(report_enterprises))]

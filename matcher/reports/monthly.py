@@ -247,10 +247,10 @@ def _store(engine: Engine, month: Month, opts: MonthlyOptions, service: MatchSer
     """The report run, its per-need recommendation runs and their items, in one transaction."""
     report_id = str(uuid.uuid4())
     now = dt.datetime.now()
-    params = asdict(opts)
+    params = {**asdict(opts), **service.ranker_params()}
     with write_session(engine) as session:
         session.add(models.ReportRun(
-            id=report_id, kind=KIND, month=str(month), params={**params, **service.ranker_params()}, data_digest=digest,
+            id=report_id, kind=KIND, month=str(month), params=params, data_digest=digest,
             proposals_digest=proposals_digest(computed.lists), model_version=service.encoder.model_id,
             ranker_version=service.ranker.version, summary=computed.summary, created_at=now))
         session.flush()
@@ -260,7 +260,7 @@ def _store(engine: Engine, month: Month, opts: MonthlyOptions, service: MatchSer
             session.add(models.RecommendationRun(
                 id=run_id, kind="monthly_need", query=query, model_version=service.encoder.model_id,
                 ranker_version=service.ranker.version,
-                params={**params, **service.ranker_params(), "report_id": report_id}, created_at=now))
+                params={**params, "report_id": report_id}, created_at=now))
             session.flush()
             session.add(models.ReportList(report_id=report_id, run_id=run_id, enterprise_id=query["enterprise_id"]))
             session.add_all(models.RecommendationItem(run_id=run_id, rank=r["rank"], team_id=r["team_id"],
@@ -287,14 +287,14 @@ def run_monthly(engine: Engine, service: MatchService, month: Month, opts: Month
                 force: bool = False) -> RunOutcome:
     """The month's report run: the stored one, or (none yet, or ``force``) a new one computed now."""
     opts = (opts or MonthlyOptions()).check()
-    _check_ready(service)
     with session_factory(engine)() as session:
         earlier = latest_runs(session, before=month)
         existing = latest_runs(session, month=month).get(str(month))
         digest = data_digest(session, month, opts, service, earlier)
-        if existing and not force:
+        if existing and not force:  # the stored proposals: no catalog or index needed
             stored = session.get(models.ReportRun, existing)
             return RunOutcome(existing, reused=True, data_changed=stored.data_digest != digest)
+        _check_ready(service)
         enterprises = status.report_enterprises(session)
         with service.as_of(month.end):
             computed = compute(service, session, month, opts, enterprises, earlier)

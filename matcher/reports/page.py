@@ -14,7 +14,7 @@ from matcher.feedback.funnel import EXITS, STAGES
 from matcher.matching.explain import STAGE_LABELS
 from matcher.matching.features import FEATURES
 from matcher.reports import charts
-from matcher.reports.data import ReportData
+from matcher.reports.data import ReportData, column_groups
 
 DASH = "—"
 TOP_INSTITUTIONS = 20
@@ -111,21 +111,12 @@ def _table(frame: pd.DataFrame) -> str:
     if frame is None or frame.empty:
         return f'<p class="note">{charts.NO_DATA}</p>'
     columns = [str(c) for c in frame.columns]
-    split = [c.split("|", 1) if "|" in c else [c] for c in columns]
-    if any(len(s) == 2 for s in split):
-        top, sub, i = [], [], 0
-        while i < len(split):
-            if len(split[i]) == 1:
-                top.append(f'<th rowspan="2">{escape(split[i][0])}</th>')
-                i += 1
-                continue
-            group, j = split[i][0], i
-            while j < len(split) and len(split[j]) == 2 and split[j][0] == group:
-                sub.append(f"<th>{escape(split[j][1])}</th>")
-                j += 1
-            top.append(f'<th colspan="{j - i}">{escape(group)}</th>')
-            i = j
-        head = f"<tr>{''.join(top)}</tr><tr>{''.join(sub)}</tr>"
+    groups = column_groups(columns)
+    if any(sub != [""] for _, sub in groups):
+        top = [f'<th rowspan="2">{escape(g)}</th>' if sub == [""] else f'<th colspan="{len(sub)}">{escape(g)}</th>'
+               for g, sub in groups]
+        subs = [f"<th>{escape(x)}</th>" for _, sub in groups if sub != [""] for x in sub]
+        head = f"<tr>{''.join(top)}</tr><tr>{''.join(subs)}</tr>"
     else:
         head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>"
     rows = []

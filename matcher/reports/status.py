@@ -25,12 +25,7 @@ _NO_COOPERATION = re.compile(r"^\s*(无|否|没有|暂无|尚无)\s*[。.]?\s*$"
 @dataclass(frozen=True)
 class Enterprise:
     id: str
-    name: str
-    county: str | None
-    industry: str | None
-    province: str | None
-    city: str | None
-    key: bool
+    key: bool  # flagged as a key enterprise (False for all when none is flagged and all are covered)
 
 
 def surveyed_cooperation(text: str | None) -> bool:
@@ -42,11 +37,9 @@ def surveyed_cooperation(text: str | None) -> bool:
 def report_enterprises(session: Session) -> list[Enterprise]:
     """The enterprises a monthly report covers: key enterprises (重点企业), or all when none is flagged."""
     m = models.Enterprise
-    rows = session.execute(select(m.id, m.name, m.county, m.industry, m.province, m.city, m.key_enterprise)
-                           .order_by(m.id)).all()
+    rows = session.execute(select(m.id, m.key_enterprise).order_by(m.id)).all()
     flagged = any(r.key_enterprise for r in rows)
-    return [Enterprise(r.id, r.name, r.county, r.industry, r.province, r.city, bool(r.key_enterprise))
-            for r in rows if r.key_enterprise or not flagged]
+    return [Enterprise(r.id, bool(r.key_enterprise)) for r in rows if r.key_enterprise or not flagged]
 
 
 def snapshot(session: Session, enterprise_ids: list[str], before: dt.date) -> dict[str, dict]:

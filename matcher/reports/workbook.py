@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from matcher.reports.data import ReportData
+from matcher.reports.data import ReportData, column_groups
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
@@ -81,13 +81,7 @@ def _table(ws: Worksheet, frame: pd.DataFrame, top: int = 1, wrap: dict[str, int
 def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
     """The 三清零 汇总表: two header rows (item over 已有 / 本月新增 / 尚无), a row per county and 合计."""
     frame = data.summary
-    groups: list[tuple[str, list[str]]] = []
-    for column in frame.columns[1:]:
-        group, _, sub = column.partition("|")
-        if groups and groups[-1][0] == group and sub:
-            groups[-1][1].append(column)
-        else:
-            groups.append((group, [column]))
+    groups = column_groups(frame.columns[1:])
     n_columns = 2 + len(frame.columns) - 1
     meta = data.meta
     scope = "重点企业" if meta["key_flagged"] else "全部企业（未标记重点企业）"
@@ -103,17 +97,16 @@ def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
         ws.merge_cells(start_row=3, start_column=j, end_row=4, end_column=j)
         _put(ws, 3, j, label)
     column = 3
-    for group, columns in groups:
-        sub = [c.partition("|")[2] for c in columns]
-        if len(columns) == 1 and not sub[0]:
+    for group, sub in groups:
+        if sub == [""]:
             ws.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
             _put(ws, 3, column, group)
         else:
-            ws.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + len(columns) - 1)
+            ws.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + len(sub) - 1)
             _put(ws, 3, column, group)
             for k, label in enumerate(sub):
                 _put(ws, 4, column + k, label)
-        column += len(columns)
+        column += len(sub)
     for row in ws.iter_rows(min_row=3, max_row=4, min_col=1, max_col=n_columns):
         for cell in row:
             cell.font, cell.fill, cell.alignment, cell.border = Font(bold=True), HEADER_FILL, CENTER, BOX
