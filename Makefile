@@ -7,6 +7,9 @@ DEMO_DB := demo.db
 # The sample's outcomes run to 2026-11-22: its month.
 DEMO_MONTH := 2026-11
 
+# The browser tests drive Debian's Chromium (never a browser download); fonts-noto-cjk draws the Chinese.
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: demo test lint clean
 
 $(STAMP): pyproject.toml
@@ -34,11 +37,20 @@ demo: $(STAMP)
 	@echo "== 月报: the sample month's capacity-aware proposals for every key enterprise, as a workbook and a page =="
 	$(BIN)/cxy --db $(DEMO_DB) report monthly --month $(DEMO_MONTH) --out reports
 	@echo
-	@echo "Next: start the HTTP service (docs at http://127.0.0.1:8000/docs) with an API key:"
-	@echo "  $(BIN)/cxy --db $(DEMO_DB) key create --role bureau --name demo"
-	@echo "  $(BIN)/cxy --db $(DEMO_DB) serve"
+	@echo "== 工作台: demo accounts for the console =="
+	echo "demo-2026" | $(BIN)/cxy --db $(DEMO_DB) user create 演示科员 --role bureau --display-name 演示科员 --password-stdin
+	echo "admin-2026" | $(BIN)/cxy --db $(DEMO_DB) user create 管理员 --role admin --password-stdin
+	echo "team-2026" | $(BIN)/cxy --db $(DEMO_DB) user create 演示教师 --role researcher --team T301 --password-stdin
+	@echo
+	@echo "启动工作台： $(BIN)/cxy --db $(DEMO_DB) serve"
+	@echo "然后用浏览器打开 http://127.0.0.1:8000/  （科员：演示科员 / demo-2026；管理员：管理员 / admin-2026；科研人员：演示教师 / team-2026）"
+	@echo "接口文档（离线）： http://127.0.0.1:8000/docs ；机器调用用 API 密钥： $(BIN)/cxy --db $(DEMO_DB) key create --role bureau --name demo"
 
-test: $(STAMP)
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
+from api import console
 from api.routers import admin, challenges, entities, feedback, match
 from embeddings.dense_index import IndexModelMismatch
 from matcher.matching.options import OptionError
@@ -30,25 +32,43 @@ def _status_handler(code: int):
     return handler
 
 
-def create_app(db: str | None = None, service: MatchService | None = None, warm: bool = True) -> FastAPI:
+def create_app(db: str | None = None, service: MatchService | None = None, warm: bool = True,
+               settings: Settings | None = None) -> FastAPI:
     """Parameters: db (URL or SQLite path; default CXY_DB); service (an already loaded MatchService);
-    warm: load the model and indexes before serving the first request."""
-    engine = service.engine if service is not None else open_database(database_url(db or Settings().db))
+    warm: load the model and indexes before serving the first request; settings (default: from CXY_*)."""
+    settings = settings or Settings()
+    engine = service.engine if service is not None else open_database(database_url(db or settings.db))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = engine
+        app.state.settings = settings
         app.state.service = service or MatchService(engine)
         if warm:
             with suppress(IndexNotBuilt):  # then each match request answers 503 with the fix
                 app.state.service.warm()
         yield
 
-    app = FastAPI(title="cxy-matcher", version="0.1.0", lifespan=lifespan,
+    # Swagger UI and ReDoc from the assets installed with fastapi-offline: /docs works with no network.
+    app = FastAPIOffline(title="cxy-matcher", version="0.1.0", lifespan=lifespan,
                   description="产学研 matchmaking: explained team lists for needs and enterprises, firm lists for "
                               "researchers. Send an API key in `X-API-Key` (roles: bureau, researcher, admin).")
     for router in (match.router, challenges.router, feedback.router, entities.router, admin.router):
         app.include_router(router)
+
+    @app.middleware("http")
+    async def _notice_changes(request: Request, call_next):
+        # Data imported or an index built by another process (cxy import, a second server) is picked up
+        # without a restart; the check itself runs at most every 2 s, in a worker thread.
+        from starlette.concurrency import run_in_threadpool
+
+        svc = getattr(request.app.state, "service", None)
+        if svc is not None:
+            await run_in_threadpool(svc.refresh_if_stale)
+        return await call_next(request)
+
+    console.install(app)
+    app.state.settings = settings
 
     for error, code in ERROR_STATUS.items():
         app.add_exception_handler(error, _status_handler(code))

@@ -28,11 +28,14 @@ SessionDep = Annotated[Session, Depends(get_session)]
 ServiceDep = Annotated[MatchService, Depends(get_service)]
 
 
-def current_principal(session: SessionDep, key: Annotated[str | None, Depends(api_key_header)]) -> Principal:
+def current_principal(request: Request, key: Annotated[str | None, Depends(api_key_header)]) -> Principal:
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send an API key in the X-API-Key header "
                             "(create one with: cxy key create --role bureau --name NAME)")
-    principal = principal_for(session, key)
+    # A session of its own, closed before the endpoint runs: a request that held this connection for its
+    # whole life and took a second one to store its run deadlocked the pool at ~15 requests in flight.
+    with session_factory(request.app.state.engine)() as session:
+        principal = principal_for(session, key)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
     return principal

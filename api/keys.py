@@ -19,6 +19,13 @@ class Principal:
     role: str
     team_id: str | None
 
+    @property
+    def actor(self):
+        """Who this key is in the audit log."""
+        from matcher.accounts.audit import Actor
+
+        return Actor(f"接口密钥:{self.name}", "api_key")
+
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()

@@ -6,6 +6,7 @@ processes (WAL, busy timeout); a failed write only costs a later re-encode, neve
 import hashlib
 import re
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,9 @@ class VectorCache:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)[:80]
         self.path = folder / f"{slug}-{hashlib.sha1(model_id.encode()).hexdigest()[:8]}.sqlite"
         self.dimension = dimension
+        # One connection shared by the server's worker threads, so every use holds the lock: two threads
+        # interleaving BEGIN on it failed with "cannot start a transaction within a transaction".
+        self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
@@ -34,7 +38,9 @@ class VectorCache:
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for key, blob in self._conn.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+            with self._lock:
+                rows = self._conn.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk).fetchall()
+            for key, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
                 if vector.shape == (self.dimension,):
                     found[key] = vector
@@ -44,14 +50,15 @@ class VectorCache:
         blobs = (np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in vectors)
         rows = list(zip(keys, blobs, strict=True))
         try:
-            with self._conn:  # one transaction; rolled back on error
+            with self._lock, self._conn:  # one transaction; rolled back on error
                 self._conn.execute("BEGIN")
                 self._conn.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", rows)
         except sqlite3.OperationalError:
             pass  # a busy or read-only cache is not an error: the vectors are simply recomputed later
 
     def __len__(self) -> int:
-        return self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
+        with self._lock:
+            return self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
 
     def close(self) -> None:
         self._conn.close()

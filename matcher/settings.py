@@ -10,11 +10,17 @@ class Settings(BaseSettings):
 
     db: SQLAlchemy URL or a plain file path (taken as SQLite). Default: ``cxy.db`` in the working
         directory.
+    session_idle_hours: a console sign-in expires after this long without a request (default 8).
+    cookie_secure: send the session cookie only over TLS (set it when served behind HTTPS).
+    followup_days: a proposed or contacted pair with no later event for this many days is 待跟进.
     """
 
     model_config = SettingsConfigDict(env_prefix="CXY_", extra="ignore")
 
     db: str = "cxy.db"
+    session_idle_hours: float = 8.0
+    cookie_secure: bool = False
+    followup_days: int = 14
 
 
 def database_url(db: str) -> str:

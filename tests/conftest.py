@@ -125,3 +125,46 @@ def copy_sample_db(sample_db: Path, target: Path) -> Cli:
         source.backup(copy)
     shutil.copytree(sample_db.parent / "sample.db.index", target / "sample.db.index")
     return Cli(target / "sample.db")
+
+
+# ---- the console (工作台) ---------------------------------------------------------------------------
+CONSOLE_USERS = {"clerk": ("bureau", None, "clerk-pass-1"), "boss": ("admin", None, "admin-pass-1"),
+                 "prof": ("researcher", "T301", "prof-pass-1"), "gone": ("bureau", None, "gone-pass-1")}
+
+
+@pytest.fixture(scope="session")
+def console_app(sample_db, tmp_path_factory):
+    """The app (API and console) over a private copy of the indexed sample, with one loaded match
+    service and four accounts (``gone`` disabled). Yields (app, cli)."""
+    from api.app import create_app
+    from matcher.accounts.audit import Actor
+    from matcher.accounts.users import create_user, set_disabled
+    from matcher.matching.service import MatchService
+    from matcher.settings import database_url
+    from matcher.store.db import open_database, write_session
+
+    cli = copy_sample_db(sample_db, tmp_path_factory.mktemp("console"))
+    engine = open_database(database_url(str(cli.db)))
+    with write_session(engine) as session:
+        for name, (role, team, password) in CONSOLE_USERS.items():
+            create_user(session, name, role, password, Actor("测试", "cli"), team)
+        set_disabled(session, "gone", True, Actor("测试", "cli"))
+    service = MatchService(engine).warm()
+    yield create_app(str(cli.db), service=service), cli
+
+
+def console_login(client, name: str, password: str | None = None, next_url: str = "/"):
+    """Sign ``client`` in through the login form (CSRF token and all); returns the login response."""
+    import re
+
+    client.cookies.clear()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"name": name, "password": password or CONSOLE_USERS[name][2],
+                                       "csrf_token": token, "next": next_url}, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

@@ -64,9 +64,9 @@ def test_options_travel_as_query_parameters_and_bodies(served):
 
 def test_errors_are_4xx_with_a_detail_that_says_what_to_fix(served):
     client, keys, _ = served
-    assert get(client, keys["bureau"], "/match/need/N999").json() == {"detail": "no need with id 'N999'"}
+    assert get(client, keys["bureau"], "/match/need/N999").json() == {"detail": "没有编号为 N999 的需求"}
     bad_level = get(client, keys["bureau"], "/match/need/N101", level="county")
-    assert bad_level.status_code == 422 and "level 'county': use one of team, institution" in bad_level.text
+    assert bad_level.status_code == 422 and "层级 county 无效，可选：team、institution" in bad_level.text
     empty = client.post("/match/text", json={"text": ""}, headers={"X-API-Key": keys["bureau"]})
     assert empty.status_code == 422
     assert get(client, keys["bureau"], "/teams", field="name", value="x").status_code == 422

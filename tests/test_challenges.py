@@ -141,9 +141,9 @@ def test_a_consortium_assigns_each_target_to_an_eligible_member_and_names_what_s
 def test_bad_challenge_requests_say_what_to_fix_and_store_nothing(cli):
     runs = cli.query("SELECT COUNT(*) FROM recommendation_runs")[0][0]
     missing = cli("challenge", "candidates", "C99", ok=False)
-    assert missing.exit_code == 1 and "no challenge with id 'C99'" in missing.output
+    assert missing.exit_code == 1 and "没有编号为 C99 的榜单" in missing.output
     too_big = cli("challenge", "consortium", "C11", "--max-teams", "9", ok=False)
-    assert too_big.exit_code == 1 and "1 to 5 teams" in too_big.output
+    assert too_big.exit_code == 1 and "1 到 5 个团队" in too_big.output
     assert cli.query("SELECT COUNT(*) FROM recommendation_runs")[0][0] == runs
 
 

@@ -175,9 +175,9 @@ def test_firms_filters_by_county_and_levels_by_enterprise(cli):
 def test_bad_requests_fail_with_what_to_fix_and_store_nothing(cli, tmp_path):
     before = cli.query("SELECT count(*) FROM recommendation_runs")[0][0]
     missing = cli("match", "need", "N101", "N999", ok=False)
-    assert missing.exit_code == 1 and "no need with id 'N999'" in missing.output
+    assert missing.exit_code == 1 and "没有编号为 N999 的需求" in missing.output
     kind = cli("match", "need", "N101", "--type", "lab", ok=False)
-    assert "institution type 'lab': use one of university, research_institute" in kind.output
+    assert "单位类型 lab 无效，可选：university、research_institute" in kind.output
     diversity = cli("match", "text", "陶瓷", "--diversity", "cap:0", ok=False)
     assert "use cap:N" in diversity.output
     bad = tmp_path / "bad.jsonl"
@@ -189,7 +189,7 @@ def test_bad_requests_fail_with_what_to_fix_and_store_nothing(cli, tmp_path):
 def test_matching_before_an_index_exists_says_how_to_build_it(tmp_path):
     cli = Cli(tmp_path / "empty.db")
     result = cli("match", "text", "陶瓷", ok=False)
-    assert result.exit_code == 1 and "run: cxy index build" in result.output
+    assert result.exit_code == 1 and "请运行：cxy index build" in result.output
 
 
 def test_a_new_need_is_matched_after_import_and_index_build(sample_db, tmp_path):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from api.deps import IsAdmin, ServiceDep, SessionDep
 from api.schemas import ImportResponse
+from matcher.accounts.audit import record_audit
 from matcher.ingest.loader import KINDS
 from matcher.ingest.problems import ImportFailed
 from matcher.store.db import write_session
@@ -17,7 +18,7 @@ SUFFIXES = (".csv", ".xlsx", ".jsonl")
 
 @router.post("/import/{kind}", response_model=list[ImportResponse],
              summary="Import a file (the request body) of one kind; all or nothing")
-async def import_file(kind: str, request: Request, service: ServiceDep, _: IsAdmin,
+async def import_file(kind: str, request: Request, service: ServiceDep, principal: IsAdmin,
                       filename: str = Query(..., description="the file's name; its suffix (.csv, .xlsx, .jsonl) "
                                             "says how to read the body")):
     from matcher.ingest.loader import import_file as load_file
@@ -36,6 +37,9 @@ async def import_file(kind: str, request: Request, service: ServiceDep, _: IsAdm
         try:
             with write_session(request.app.state.engine) as session:
                 reports = import_survey(session, path) if kind == "survey" else [load_file(session, kind, path)]
+                for r in reports:
+                    record_audit(session, principal.actor, "import", Path(filename).name[:120],
+                                 {"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated})
         except ImportFailed as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 {"message": f"{len(exc.problems)} problem(s); nothing was written",
@@ -46,11 +50,13 @@ async def import_file(kind: str, request: Request, service: ServiceDep, _: IsAdm
 
 
 @router.post("/index/build", summary="Embed new or changed documents (incremental), then reload the service")
-def build_index(request: Request, session: SessionDep, service: ServiceDep, _: IsAdmin):
+def build_index(request: Request, session: SessionDep, service: ServiceDep, principal: IsAdmin):
     from matcher.indexing import build_all
 
     reports = build_all(session, service.encoder, service.index_folder)
     service.reload()
+    with write_session(request.app.state.engine) as audit:
+        record_audit(audit, principal.actor, "index.build", None, {"encoded": sum(r.encoded for r in reports)})
     return [r.__dict__ for r in reports]
 
 
@@ -64,7 +70,7 @@ def index_status(session: SessionDep, service: ServiceDep, _: IsAdmin):
 
 @router.post("/train", summary="Learn a ranker from the outcomes (time split), store it, and serve it if it beat "
              "the scorer")
-def train_ranker(request: Request, service: ServiceDep, _: IsAdmin,
+def train_ranker(request: Request, service: ServiceDep, principal: IsAdmin,
                  test_months: int = Query(3, ge=1, le=24, description="calendar months held out for the test")):
     from matcher.learning.train import train
     from matcher.matching.service import MatchService
@@ -73,6 +79,8 @@ def train_ranker(request: Request, service: ServiceDep, _: IsAdmin,
     trainer = MatchService(request.app.state.engine, encoder=service.encoder, store_runs=False)
     report = train(request.app.state.engine, trainer, test_months)
     service.reload()
+    with write_session(request.app.state.engine) as audit:
+        record_audit(audit, principal.actor, "train", report.version, {"beat_scorer": report.beat_scorer})
     return {**report.as_dict(), "serving": service.ranker.version, "serving_note": service.ranker_note}
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import CanRecord, SessionDep
+from matcher.accounts.audit import record_audit
 from matcher.feedback.events import REASON_HELP, FeedbackError, pair_history, record
 from matcher.feedback.funnel import funnel_report
 from matcher.store.db import write_session
@@ -30,13 +31,16 @@ class EventIn(BaseModel):
 
 @router.post("/feedback", summary="Record an outcome event (append-only; a retry with the same key records once)",
              responses={200: {"description": "already recorded under this key"}, 201: {"description": "recorded"}})
-def post_event(body: EventIn, request: Request, _: CanRecord,
+def post_event(body: EventIn, request: Request, principal: CanRecord,
                idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     key = idempotency_key or body.idempotency_key
     try:
         with write_session(request.app.state.engine) as session:
             result = record(session, body.need_id, body.team_id, body.stage, body.amount_wan, body.date, body.reason,
                             body.run_id, "api", key, body.shown_rank)
+            if result.created:
+                record_audit(session, principal.actor, "feedback.record", f"{body.need_id}/{body.team_id}",
+                             {"stage": body.stage, "event_id": result.event["id"], "run_id": body.run_id})
     except FeedbackError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return JSONResponse({**result.event, "created": result.created},

@@ -37,11 +37,11 @@ class ChallengeOptions:
 
     def check(self) -> None:
         if not 1 <= self.top <= 200:
-            raise OptionError(f"top must be between 1 and 200, not {self.top}")
+            raise OptionError(f"列表长度 top 应在 1 到 200 之间，现为 {self.top}")
         if not 1 <= self.max_teams <= MAX_K:
-            raise OptionError(f"a consortium has 1 to {MAX_K} teams, not {self.max_teams}")
+            raise OptionError(f"联合体应有 1 到 {MAX_K} 个团队，现为 {self.max_teams}")
         if not 2 <= self.pool <= MAX_POOL:
-            raise OptionError(f"the consortium pool is 2 to {MAX_POOL} candidates, not {self.pool}")
+            raise OptionError(f"联合体候选池应为 2 到 {MAX_POOL} 个团队，现为 {self.pool}")
 
     def as_params(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v not in (None, False)}
@@ -90,7 +90,7 @@ class ChallengeService:
         with session_factory(self.match.engine)() as session:
             challenge = session.get(models.Challenge, challenge_id)
             if challenge is None:
-                raise NotFound(f"no challenge with id {challenge_id!r}")
+                raise NotFound(f"没有编号为 {challenge_id} 的榜单")
             session.expunge(challenge)
         return challenge
 

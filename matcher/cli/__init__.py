@@ -32,7 +32,7 @@ def _root(
     ctx.obj = State(database_url(db or Settings().db))
 
 
-from matcher.cli import challenge, data, feedback, index, learn, match, report, serve  # noqa: E402  (each registers its commands on ``app``)
+from matcher.cli import challenge, data, feedback, index, learn, match, report, serve, users  # noqa: E402  (each registers its commands on ``app``)
 
 data.register(app)
 index.register(app)
@@ -42,6 +42,7 @@ feedback.register(app)
 learn.register(app)
 report.register(app)
 serve.register(app)
+users.register(app)
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", "--host"),
     import uvicorn
 
     os.environ["CXY_DB"] = ctx.obj.db_url  # the app factory reads it (also in worker processes)
-    typer.echo(f"cxy-matcher on http://{host}:{port}  (docs: http://{host}:{port}/docs; database {ctx.obj.db_url})")
+    typer.echo(f"cxy-matcher 工作台：http://{host}:{port}/  "
+               f"（接口文档 http://{host}:{port}/docs；数据库 {ctx.obj.db_url}）")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
@@ -24,6 +25,7 @@ def key_create(ctx: typer.Context, role: str = typer.Option(..., "--role", help=
                team: str = typer.Option(None, "--team", help="The researcher's team id.")) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from api.keys import create_key
+    from matcher.accounts.audit import Actor, record_audit
     from matcher.store import models
     from matcher.store.db import write_session
 
@@ -34,6 +36,7 @@ def key_create(ctx: typer.Context, role: str = typer.Option(..., "--role", help=
                 raise ValueError(f"no team with id {team!r}")
             row, key = create_key(session, role, name, team)
             key_id = row.id
+            record_audit(session, Actor.cli(), "key.create", name, {"key_id": key_id, "role": role, "team_id": team})
     except ValueError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -56,6 +59,7 @@ def key_list(ctx: typer.Context) -> None:
 
 @key_app.command("revoke")
 def key_revoke(ctx: typer.Context, key_id: int = typer.Argument(...)) -> None:
+    from matcher.accounts.audit import Actor, record_audit
     from matcher.store import models
     from matcher.store.db import write_session
 
@@ -65,6 +69,7 @@ def key_revoke(ctx: typer.Context, key_id: int = typer.Argument(...)) -> None:
             typer.echo(f"Error: no key with id {key_id}", err=True)
             raise typer.Exit(1)
         row.revoked = True
+        record_audit(session, Actor.cli(), "key.revoke", row.name, {"key_id": key_id})
     typer.echo(f"key {key_id} revoked")
 
 

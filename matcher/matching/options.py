@@ -38,22 +38,22 @@ class MatchOptions:
 
     def check(self, direction: str) -> Policy:
         if not 1 <= self.top <= 500:
-            raise OptionError(f"top must be between 1 and 500, not {self.top}")
+            raise OptionError(f"列表长度 top 应在 1 到 500 之间，现为 {self.top}")
         levels = ("team", "institution") if direction == "match" else ("need", "enterprise")
         if self.level not in levels:
-            raise OptionError(f"level {self.level!r}: use one of {', '.join(levels)}")
+            raise OptionError(f"层级 {self.level} 无效，可选：{'、'.join(levels)}")
         if self.institution_type and self.institution_type not in INSTITUTION_TYPES:
-            raise OptionError(f"institution type {self.institution_type!r}: use one of {', '.join(INSTITUTION_TYPES)}")
+            raise OptionError(f"单位类型 {self.institution_type} 无效，可选：{'、'.join(INSTITUTION_TYPES)}")
         if not 0 <= self.explore <= self.top:
-            raise OptionError(f"explore must be between 0 and top ({self.top}), not {self.explore}")
+            raise OptionError(f"试推名额 explore 应在 0 到 top（{self.top}）之间，现为 {self.explore}")
         if self.min_trl is not None and not 1 <= self.min_trl <= 9:
-            raise OptionError(f"min TRL must be 1-9, not {self.min_trl}")
+            raise OptionError(f"最低成熟度 TRL 应为 1-9，现为 {self.min_trl}")
         if direction == "match" and self.county:
-            raise OptionError("institutions are stored without a county; filter teams by province or city instead")
+            raise OptionError("高校院所没有县区信息；请按省份或城市筛选团队")
         if direction == "match" and self.industry:
-            raise OptionError("the industry filter applies to firms (enterprises); for teams use the need's text")
+            raise OptionError("行业筛选用于企业清单；查找团队请在需求描述中写明行业")
         if direction == "firms" and (self.institution_type or self.min_trl):
-            raise OptionError("institution type and minimum TRL filter teams; they do not apply to firm lists")
+            raise OptionError("单位类型和最低成熟度用于筛选团队，不适用于企业清单")
         try:
             return Policy.parse(self.diversity)
         except ValueError as exc:

@@ -107,7 +107,7 @@ class CollectionSearch:
         self.owner = [owners[d] for d in self.doc_ids]
         missing = [d for d in self.doc_ids if d not in dense.row_of]
         if missing:
-            raise IndexNotBuilt(f"{len(missing)} documents have no vector (e.g. {missing[0]}); run: cxy index build")
+            raise IndexNotBuilt(f"有 {len(missing)} 篇文档尚未编码（如 {missing[0]}）；请运行：cxy index build")
         self.dense_rows = np.array([dense.row_of[d] for d in self.doc_ids], dtype=np.int64)
         grouped: dict[str, list[int]] = defaultdict(list)
         for row, owner in enumerate(self.owner):
@@ -119,7 +119,7 @@ class CollectionSearch:
     def load(cls, index_dir: Path, collection: str, model_id: str, rebuild_hint: str) -> "CollectionSearch":
         folder, (pkl, _) = index_dir / collection, _lexical_paths(index_dir, collection)
         if not (folder / "meta.json").exists() or not pkl.exists():
-            raise IndexNotBuilt(f"no {collection} index in {index_dir}; run: cxy index build")
+            raise IndexNotBuilt(f"{index_dir} 中还没有 {collection} 索引；请运行：cxy index build")
         dense = DenseIndex.load(folder, model_id, rebuild_hint)
         with pkl.open("rb") as f:
             stored = pickle.load(f)

@@ -156,6 +156,38 @@ class MatchService:
         with session_factory(self.engine)() as session:
             return choose_ranker(session)
 
+    def data_signature(self) -> tuple:
+        """What a reload would see differently: the indexes' manifests and the stored entities (counts and
+        newest update times). Outcome events are left out: the service's own follow-up forms write them
+        all day, and a full reload per event would cost seconds on a large catalog."""
+        from sqlalchemy import func, select
+
+        index = tuple((self.index_folder / c / "documents.json").stat().st_mtime_ns
+                      if (self.index_folder / c / "documents.json").exists() else 0 for c in ("capabilities", "needs"))
+        with self.engine.connect() as conn:
+            tables = tuple(tuple(conn.execute(select(func.count(), func.max(m.updated_at)).select_from(m)).one())
+                           for m in (models.Institution, models.Team, models.Achievement, models.Enterprise,
+                                     models.Need, models.Challenge))
+            rankers = conn.execute(select(func.count()).select_from(models.RankerModel)).scalar()
+        return index, tables, rankers
+
+    def refresh_if_stale(self, every: float = 2.0) -> bool:
+        """Reload when another process changed the data or the index (checked at most every ``every``
+        seconds, so the cost per request is nil); True when it reloaded."""
+        import time
+
+        now = time.monotonic()
+        if now - getattr(self, "_checked_at", 0.0) < every:
+            return False
+        self._checked_at = now
+        signature = self.data_signature()
+        previous = getattr(self, "_signature", None)
+        self._signature = signature
+        if previous is None or previous == signature:
+            return False
+        self.reload()
+        return True
+
     def reload(self) -> None:
         """Forget the catalog and indexes (after an import or an index build) and choose the ranker again
         (after `cxy train`)."""
@@ -357,6 +389,17 @@ class MatchService:
     def need_candidates(self, need_id: str, extra: Sequence[str] = ()) -> list[Scored]:
         return self.need_ranking(need_id, extra)[1]
 
+    def detached(self) -> "MatchService":
+        """A service of its own for batch work that moves its catalog back in time (training, monthly
+        reports) while this one keeps serving: it shares the model and the loaded indexes, not the
+        catalog, and stores no runs of its own."""
+        other = MatchService(self.engine, encoder=self.encoder, ranker=None if self._chosen else self.ranker,
+                             index_folder=self.index_folder, store_runs=False)
+        for name in ("capabilities", "needs_search", "_indexed_digests"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
+
     @contextmanager
     def as_of(self, day: dt.date):
         """Answer from the catalog as it stood on ``day`` (outcome history before it only). For training
@@ -373,7 +416,7 @@ class MatchService:
     def _need(self, need_id: str):
         need = self.catalog.needs.get(need_id)
         if need is None:
-            raise NotFound(f"no need with id {need_id!r}")
+            raise NotFound(f"没有编号为 {need_id} 的需求")
         return need
 
     def match_need(self, need_id: str, opts: MatchOptions | None = None) -> MatchList:
@@ -393,15 +436,15 @@ class MatchService:
         policy = opts.check("match")
         enterprise = self.catalog.enterprises.get(enterprise_id)
         if enterprise is None:
-            raise NotFound(f"no enterprise with id {enterprise_id!r}")
+            raise NotFound(f"没有编号为 {enterprise_id} 的企业")
         need_ids = self.catalog.open_needs(enterprise_id)
         contexts: dict[str | None, QueryContext] = {}
         best: dict[str, Scored] = {}
         serves: dict[str, list[str]] = {}
         if not need_ids:
             if not enterprise.description:
-                raise OptionError(f"enterprise {enterprise_id} has no open needs and no description to match on; "
-                                  "import its needs (cxy import needs FILE) or a survey form")
+                raise OptionError(f"企业 {enterprise_id} 没有开放的技术需求，也没有可供匹配的企业简介；"
+                                  "请先导入其需求（cxy import needs 文件）或三清零摸底表")
             text = "。".join(filter(None, (enterprise.industry, enterprise.description)))
             ctx, ranked = self.rank_teams(QueryContext(text, None, enterprise_id),
                                            self.vector(text, f"ent:{enterprise_id}", self.needs_search), (), opts.why)
@@ -432,7 +475,7 @@ class MatchService:
         policy = opts.check("match")
         text = (text or "").strip()
         if not text:
-            raise OptionError("the query text is empty; describe the technical need in a sentence or more")
+            raise OptionError("查询内容为空：请用一两句话描述技术需求")
         ctx, ranked = self.rank_teams(QueryContext(text), self.vector(text), (), opts.why)
         query = {"kind": "text", "text": text, **({"id": query_id} if query_id else {})}
         return self._finish_match("match_text", query, ranked, {None: ctx}, opts, policy, [])
@@ -529,7 +572,7 @@ class MatchService:
         policy = opts.check("firms")
         catalog = self.catalog
         if team_id not in catalog.teams:
-            raise NotFound(f"no team with id {team_id!r}")
+            raise NotFound(f"没有编号为 {team_id} 的团队")
         caps, search = self.capabilities, self.needs_search
         team_rows = caps.rows_of_owner.get(team_id)
         need_rows = self._open_need_rows()
@@ -582,7 +625,7 @@ class MatchService:
         policy = opts.check("firms")
         text = (text or "").strip()
         if not text:
-            raise OptionError("the query text is empty; describe what the team can do in a sentence or more")
+            raise OptionError("查询内容为空：请用一两句话描述团队能做什么")
         search = self.needs_search
         scores = search.query(text, self.vector(text))
         open_rows = set(self._open_need_rows().tolist())

@@ -161,7 +161,8 @@ class Computed:
 
 
 def compute(service: MatchService, session: Session, month: Month, opts: MonthlyOptions,
-            enterprises: list[status.Enterprise], earlier: dict[str, str]) -> Computed:
+            enterprises: list[status.Enterprise], earlier: dict[str, str], progress=None) -> Computed:
+    """``progress(done, total)``, when given, is called as needs are ranked (the slow part)."""
     catalog = service.catalog
     cutoff = month.first_day - dt.timedelta(days=opts.repropose_after_days)
     reported = {}
@@ -173,7 +174,9 @@ def compute(service: MatchService, session: Session, month: Month, opts: Monthly
     pools: dict[str, list[Scored]] = {}
     contexts = {}
     skipped: dict[str, dict] = {}
-    for need_id in need_ids:
+    for done, need_id in enumerate(need_ids):
+        if progress is not None:
+            progress(done, len(need_ids))
         ctx, ranked = service.need_ranking(need_id)
         contexts[need_id] = ctx
         above = [s for s in ranked if display_score(s.raw) >= opts.min_score]
@@ -284,8 +287,9 @@ def _check_ready(service: MatchService) -> None:
 
 
 def run_monthly(engine: Engine, service: MatchService, month: Month, opts: MonthlyOptions | None = None,
-                force: bool = False) -> RunOutcome:
-    """The month's report run: the stored one, or (none yet, or ``force``) a new one computed now."""
+                force: bool = False, progress=None) -> RunOutcome:
+    """The month's report run: the stored one, or (none yet, or ``force``) a new one computed now
+    (``progress(done, total)``: see ``compute``)."""
     opts = (opts or MonthlyOptions()).check()
     with session_factory(engine)() as session:
         earlier = latest_runs(session, before=month)
@@ -297,5 +301,5 @@ def run_monthly(engine: Engine, service: MatchService, month: Month, opts: Month
         _check_ready(service)
         enterprises = status.report_enterprises(session)
         with service.as_of(month.end):
-            computed = compute(service, session, month, opts, enterprises, earlier)
+            computed = compute(service, session, month, opts, enterprises, earlier, progress)
     return RunOutcome(_store(engine, month, opts, service, computed, digest), reused=False, data_changed=False)
