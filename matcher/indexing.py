@@ -44,8 +44,11 @@ def read_digests(folder: Path) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+ENCODE_BATCH = 256
+
+
 def build_collection(session: Session, encoder: Encoder, folder: Path, collection: str,
-                     rebuild: bool = False) -> BuildReport:
+                     rebuild: bool = False, progress=None) -> BuildReport:
     docs = documents(session, collection)
     target = folder / collection
     model_id = encoder.model_id
@@ -58,8 +61,11 @@ def build_collection(session: Session, encoder: Encoder, folder: Path, collectio
     changed: list[Document] = [doc for doc in docs if digests.get(doc.id) != doc.digest or doc.id not in index]
     gone = [doc_id for doc_id in list(index.row_of) if doc_id not in current]
     index.remove(gone)
-    if changed:
-        index.add([d.id for d in changed], encoder.encode([d.text for d in changed], kind="passage"))
+    for start in range(0, len(changed), ENCODE_BATCH):
+        batch = changed[start:start + ENCODE_BATCH]
+        index.add([d.id for d in batch], encoder.encode([d.text for d in batch], kind="passage"))
+        if progress:
+            progress(start + len(batch), len(changed), collection)
     index.save(target)
     meta = {doc.id: doc.digest for doc in docs}
     (target / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -73,8 +79,39 @@ def build_collection(session: Session, encoder: Encoder, folder: Path, collectio
     return BuildReport(collection, len(docs), len(changed), len(gone), len(docs) - len(changed), index.kind)
 
 
-def build_all(session: Session, encoder: Encoder, folder: Path, rebuild: bool = False) -> list[BuildReport]:
-    return [build_collection(session, encoder, folder, c, rebuild) for c in COLLECTIONS]
+def build_all(session: Session, encoder: Encoder, folder: Path, rebuild: bool = False,
+              progress=None) -> list[BuildReport]:
+    return [build_collection(session, encoder, folder, c, rebuild, progress) for c in COLLECTIONS]
+
+
+def is_built(folder: Path) -> bool:
+    return any((folder / c / "meta.json").exists() for c in COLLECTIONS)
+
+
+def pending(session: Session, folder: Path) -> int:
+    """Documents new, changed or deleted since the index was built (0: nothing to encode or drop)."""
+    total = 0
+    for collection in COLLECTIONS:
+        status = collection_status(session, folder, collection)
+        total += status.get("new_or_changed", status.get("documents_in_store", 0)) + status.get(
+            "deleted_since_build", 0)
+    return total
+
+
+def update_after_import(engine, encoder: Encoder | None = None, progress=None,
+                        folder: Path | None = None) -> list[BuildReport]:
+    """After an import: bring the index beside ``engine``'s database up to date, encoding only what is
+    new or changed (as ``cxy index build``). ``progress(done, total, label)`` is called after each batch
+    of encoded documents (``label`` is the collection: needs, teams …; ``total`` counts that collection's
+    changed documents). Returns [] without loading the encoder when no index has been built yet (build
+    one with ``cxy index build``) or when nothing changed."""
+    from matcher.store.db import session_factory
+
+    folder = folder or index_dir(engine.url.render_as_string(hide_password=False))
+    with session_factory(engine)() as session:
+        if not is_built(folder) or pending(session, folder) == 0:
+            return []
+        return build_all(session, encoder or Encoder(), folder, progress=progress)
 
 
 def collection_status(session: Session, folder: Path, collection: str) -> dict:

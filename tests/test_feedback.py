@@ -31,7 +31,7 @@ def test_an_event_is_recorded_once_per_key_and_the_pair_history_reads_in_order(c
     before = count(cli)
     cli("feedback", "record", "N101", "T301", "已联系", "--date", "2026-11-02", "--key", "visit-1")
     retry = cli("feedback", "record", "N101", "T301", "已联系", "--date", "2026-11-02", "--key", "visit-1")
-    assert "already recorded" in retry.output and count(cli) == before + 1
+    assert "此前已记录" in retry.output and count(cli) == before + 1
     cli("feedback", "record", "N101", "T301", "已签约", "--amount", "35万", "--date", "2026年11月20日")
     cli("feedback", "record", "N101", "T301", "negotiating", "--date", "2026-11-10")
     # a correction is a new event, never an edit: the signed amount was wrong
@@ -48,9 +48,9 @@ def test_bad_events_say_which_field_and_write_nothing(cli):
     before = count(cli)
     cases = [
         (("N101", "T301", "maybe"), "stage"),
-        (("N101", "T301", "rejected"), "reason: a rejection needs a reason"),
+        (("N101", "T301", "rejected"), "reason：未成功需要原因"),
         (("N101", "T301", "已签约"), "amount_wan"),
-        (("N999", "T301", "contacted"), "no need with id 'N999'"),
+        (("N999", "T301", "contacted"), "没有编号为 'N999' 的需求"),
         (("N101", "T301", "contacted", "--date", "last tuesday"), "date"),
     ]
     for args, message in cases:
@@ -58,7 +58,7 @@ def test_bad_events_say_which_field_and_write_nothing(cli):
         assert result.exit_code == 1 and message in result.output, result.output
     cli("feedback", "record", "N101", "T301", "rejected", "--reason", "报价过高：预算只有20万", "--key", "r1")
     clash = cli("feedback", "record", "N101", "T301", "rejected", "--reason", "技术不对口", "--key", "r1", ok=False)
-    assert "already used for a different event" in clash.output
+    assert "已用于另一条记录" in clash.output
     assert count(cli) == before + 1
     stored = cli.query("SELECT reason_code, reason_text FROM outcome_events WHERE idempotency_key='r1'")
     assert stored == [("报价过高", "预算只有20万")]

@@ -51,7 +51,7 @@ def import_dataset(cli, tmp_path, suffix: str) -> None:
     for kind, header, rows in DATASET:
         path = write_table(tmp_path / f"{kind}{suffix}", header, rows)
         result = cli("import", kind, path)
-        assert f"{len(rows)} rows" in result.output
+        assert f"{len(rows)} 行" in result.output
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".jsonl"])
@@ -90,7 +90,7 @@ def test_reimporting_the_same_ids_updates_them_and_keeps_absent_columns(cli, tmp
                                                ["T1", "I2", "结构陶瓷与涂层团队", 5]])
     result = cli("import", "teams", path)
 
-    assert "1 rows  (0 new, 1 updated)" in result.output
+    assert "1 行（新增 0，更新 1）" in result.output
     assert cli.query("SELECT institution_id, name, capacity, discipline FROM teams WHERE id='T1'") == [
         ("I2", "结构陶瓷与涂层团队", 5, "材料科学与工程")]
 
@@ -99,7 +99,7 @@ def test_reimporting_outcomes_records_each_event_once(cli, tmp_path):
     import_dataset(cli, tmp_path, ".csv")
     result = cli("import", "outcomes", tmp_path / "outcomes.csv")
 
-    assert "0 new" in result.output and "3 already recorded" in result.output
+    assert "新增 0" in result.output and "已记录过 3" in result.output
     assert cli.query("SELECT count(*) FROM outcome_events") == [(3,)]
 
 
@@ -134,20 +134,20 @@ def test_xlsx_with_an_extra_sheet_imports_the_data_sheet_and_says_what_it_skippe
     result = cli("import", "institutions", path)
 
     assert cli.query("SELECT id FROM institutions") == [("X1",)]
-    assert "sheet 填表说明: skipped" in result.output
+    assert "工作表「填表说明」：没有 institutions 表头，已跳过" in result.output
 
 
 def failed(cli, *args) -> str:
     result = cli(*args, ok=False)
     assert result.exit_code == 1, result.output
-    assert "nothing was written" in result.output
+    assert "没有写入任何数据" in result.output
     return result.output
 
 
 def test_wrong_header_names_the_missing_column(cli, tmp_path):
     path = write_csv(tmp_path / "teams.csv", [["编号", "名字", "institution_id"], ["T1", "x", "I1"]])
     out = failed(cli, "import", "teams", path)
-    assert "teams.csv, row 1: header is missing required column(s) name for teams" in out
+    assert "teams.csv，第 1 行：表头缺少 teams 的必填列 name（已识别：id、institution_id）" in out
 
 
 def test_unknown_enum_bad_number_and_bad_date_are_each_reported_with_row_and_column(cli, tmp_path):
@@ -158,16 +158,16 @@ def test_unknown_enum_bad_number_and_bad_date_are_each_reported_with_row_and_col
         ["A8", "T1", "paper", "某文", "二〇二〇", 12],
     ])
     out = failed(cli, "import", "achievements", path)
-    assert "bad.csv, row 2, column kind: unknown achievement kind; expected one of paper, patent, project, " \
-           "result (value '专著')" in out
-    assert "bad.csv, row 3, column year: expected a whole number from 1950 to 2100 (value '二〇二〇')" in out
-    assert "bad.csv, row 3, column trl: expected a whole number from 1 to 9 (value '12')" in out
+    assert "bad.csv，第 2 行，「kind」列：未知的成果类型；可填 paper（论文）、patent（专利）、project（项目）、" \
+           "result（成果）（值「专著」）" in out
+    assert "bad.csv，第 3 行，「year」列：应填 1950 到 2100 之间的整数（值「二〇二〇」）" in out
+    assert "bad.csv，第 3 行，「trl」列：应填 1 到 9 之间的整数（值「12」）" in out
 
     path = write_csv(tmp_path / "needs.csv", [["id", "enterprise_id", "title", "deadline", "budget_wan"],
                                               ["N9", "E1", "x", "明年", "很多"]])
     out = failed(cli, "import", "needs", path)
-    assert "row 2, column deadline: expected a date such as 2026-11-03" in out
-    assert "row 2, column budget_wan: expected an amount in 万元" in out
+    assert "第 2 行，「deadline」列：应填日期，如 2026-11-03" in out
+    assert "第 2 行，「budget_wan」列：应填金额（万元）" in out
 
 
 def test_missing_reference_and_duplicate_id_in_one_file(cli, tmp_path):
@@ -175,8 +175,8 @@ def test_missing_reference_and_duplicate_id_in_one_file(cli, tmp_path):
     path = write_csv(tmp_path / "teams.csv", [
         ["id", "institution_id", "name"], ["T8", "I404", "甲"], ["T9", "I1", "乙"], ["T9", "I1", "丙"]])
     out = failed(cli, "import", "teams", path)
-    assert "row 2, column institution_id: I404 is not in institutions (import institutions first)" in out
-    assert "row 4, column id: duplicate id T9 (first on row 3)" in out
+    assert "第 2 行，「institution_id」列：I404 不在高校院所中（先导入 institutions，或填写已有的编号、名称）" in out
+    assert "第 4 行，「id」列：与第 3 行重复（编号 T9）" in out
 
 
 @pytest.mark.parametrize("content", [b"", b"id,name\n", b"\n\n"])
@@ -184,15 +184,18 @@ def test_empty_files_are_rejected(cli, tmp_path, content):
     path = tmp_path / "institutions.csv"
     path.write_bytes(content)
     out = failed(cli, "import", "institutions", path)
-    assert "empty" in out or "no data rows" in out
+    assert "空" in out or "没有数据行" in out
 
 
 def test_unsupported_file_type_and_unknown_kind(cli, tmp_path):
     path = tmp_path / "list.txt"
     path.write_text("id,name\n1,x\n")
-    assert "unsupported file type" in failed(cli, "import", "institutions", path)
+    assert "不支持的文件类型" in failed(cli, "import", "institutions", path)
     result = cli("import", "people", path, ok=False)
-    assert result.exit_code == 2 and "Unknown kind 'people'" in result.output
+    assert result.exit_code == 2 and "未知的数据类型「people」" in result.output
+    result = cli("import", "enterprise", path, ok=False)
+    assert result.exit_code == 2 and "是不是 enterprises？" in result.output
+    assert "是不是 needs？" in cli("import", "需求", path, ok=False).output
 
 
 def test_one_bad_row_leaves_the_database_exactly_as_before(cli, tmp_path):
@@ -210,7 +213,7 @@ def test_folder_import_is_all_or_nothing(cli, tmp_path):
         write_table(tmp_path / f"{kind}.csv", header, rows)
     write_csv(tmp_path / "enterprises.csv", [["id", "name", "high_tech"], ["E1", "甲公司", "也许"]])
     out = failed(cli, "import", "all", tmp_path)
-    assert "enterprises.csv, row 2, column high_tech: expected 是/否, 有/无, true/false or 1/0" in out
+    assert "enterprises.csv，第 2 行，「high_tech」列：应填 是/否、有/无、true/false 或 1/0" in out
     assert cli.query("SELECT count(*) FROM institutions") == [(0,)]
 
 
@@ -218,7 +221,7 @@ def test_contact_fields_are_stored_and_marked_sensitive():
     from matcher.store.models import Enterprise, Need
 
     sensitive = {c.name for model in (Enterprise, Need) for c in model.__table__.columns if c.info.get("sensitive")}
-    assert sensitive == {"contact_person", "contact_phone", "budget_wan"}
+    assert sensitive == {"contact_person", "contact_phone", "budget_wan", "budget_max_wan"}
 
 
 def test_dates_in_the_usual_chinese_forms():
@@ -227,7 +230,7 @@ def test_dates_in_the_usual_chinese_forms():
     assert {parse_date(v) for v in ("2026-11-03", "2026/11/3", "2026年11月3日", "2026.11.03", 46329)} == {
         date(2026, 11, 3)}
     assert parse_date("2027年6月", month_end=True) == date(2027, 6, 30)
-    with pytest.raises(ValueError, match="not a calendar date"):
+    with pytest.raises(ValueError, match="不是有效日期"):
         parse_date("2026-02-30")
 
 

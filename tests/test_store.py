@@ -89,5 +89,5 @@ def test_db_commands_report_and_apply_revisions(cli):
 
     head = head_revision()
     cli("db", "upgrade", "0001")
-    assert f"current 0001  head {head}" in cli("db", "revision").output
-    assert f"database at revision {head}" in cli("db", "upgrade").output
+    assert f"当前版本 0001  最新版本 {head}" in cli("db", "revision").output
+    assert f"数据库已在版本 {head}" in cli("db", "upgrade").output

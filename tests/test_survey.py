@@ -81,7 +81,7 @@ def test_bad_answers_are_reported_by_sheet_and_cell_and_nothing_is_written(cli, 
     result = cli("import", "survey", path, ok=False)
 
     assert result.exit_code == 1
-    assert "bad.xlsx, sheet 企业2, column D4 高新技术企业: expected 是/否" in result.output
+    assert "bad.xlsx，工作表「企业2」，「D4 高新技术企业」列：应填 是/否" in result.output
     assert cli.query("SELECT count(*) FROM enterprises") == [(0,)]
 
 
@@ -90,7 +90,7 @@ def test_a_workbook_without_a_form_is_rejected(cli, tmp_path):
     book.active.append(["序号", "名称"])
     book.save(tmp_path / "x.xlsx")
     result = cli("import", "survey", tmp_path / "x.xlsx", ok=False)
-    assert "no 附表1 form found" in result.output
+    assert "没有找到附表1" in result.output
 
 
 def test_the_two_sample_workbooks_import(cli):

@@ -19,7 +19,10 @@ def record_event(ctx: typer.Context,
                  amount: str = typer.Option(None, "--amount", help="Contract amount in 万元 (contract_signed)."),
                  date: str = typer.Option(None, "--date", help="When it happened (default today)."),
                  reason: str = typer.Option(None, "--reason", help=REASON_HELP),
-                 run_id: str = typer.Option(None, "--run", help="The recommendation run that proposed the pair."),
+                 run_id: str = typer.Option(None, "--run", help="The recommendation run that proposed the pair, "
+                                            "or a monthly report's run (the need's list in it)."),
+                 correction: bool = typer.Option(False, "--correction", help="A correction: may take the pair's "
+                                                 "stage backwards (未成功 after 已签约); still a new event."),
                  key: str = typer.Option(None, "--key", help="Idempotency key: a retry with it records once."),
                  rank: int = typer.Option(None, "--rank", help="Position in the list the enterprise saw "
                                           "(default: from --run)."),
@@ -30,11 +33,12 @@ def record_event(ctx: typer.Context,
 
     try:
         with write_session(ctx.obj.engine()) as session:
-            result = record(session, need_id, team_id, stage, amount, date, reason, run_id, "cli", key, rank)
+            result = record(session, need_id, team_id, stage, amount, date, reason, run_id, "cli", key, rank,
+                            correction)
     except FeedbackError as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(1) from None
-    word = "recorded" if result.created else "already recorded (same key), nothing added"
+    word = "已记录" if result.created else "此前已记录（同一幂等键），未新增"
     typer.echo(f"{word}: event {result.event['id']} {result.event['need_id']}–{result.event['team_id']} "
                f"{result.event['stage']} {result.event['date']}")
 

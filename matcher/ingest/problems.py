@@ -14,18 +14,19 @@ class Problem:
     sheet: str | None = None
 
     def where(self) -> str:
+        """文件 x.xlsx，工作表「汇总」，第 5 行，「联系电话」列 — in the words a clerk reads."""
         parts = [str(self.path)]
         if self.sheet:
-            parts.append(f"sheet {self.sheet}")
+            parts.append(f"工作表「{self.sheet}」")
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(f"第 {self.row} 行")
         if self.column:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
+            parts.append(f"「{self.column}」列")
+        return "，".join(parts)
 
     def __str__(self) -> str:
-        value = "" if self.value in (None, "") else f" (value {self.value!r})"
-        return f"{self.where()}: {self.reason}{value}"
+        value = "" if self.value in (None, "") else f"（值「{self.value}」）"
+        return f"{self.where()}：{self.reason}{value}"
 
     def as_dict(self) -> dict:
         return {"file": str(self.path), "sheet": self.sheet, "row": self.row, "column": self.column,

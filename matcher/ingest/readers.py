@@ -1,8 +1,13 @@
-"""Reading CSV, XLSX and JSONL files into raw rows, each tagged with where it came from.
+"""Reading CSV, XLSX/XLS/ODS and JSONL files into raw rows, each tagged with where it came from.
 
 CSV from Chinese Excel is often GB18030/GBK or UTF-8 with a BOM (and "Unicode text" exports are
 UTF-16 with tabs): the encoding and delimiter are detected. Sheets and header rows are located
 rather than assumed, because bureau spreadsheets start with title rows and carry extra sheets.
+
+Workbooks for tabular imports are read with python-calamine (one reader for .xlsx, .xls and .ods,
+faster than openpyxl, and indifferent to the stale sheet dimensions WPS writes). Merged cells are
+filled from their top-left cell, so a group header (联系方式 over 联系人 | 联系电话) and an enterprise
+merged down over its needs read like repeated cells.
 """
 
 import csv
@@ -15,7 +20,8 @@ from charset_normalizer import from_bytes
 
 from matcher.ingest.problems import ImportFailed, Problem
 
-SUPPORTED = (".csv", ".xlsx", ".jsonl")
+SUPPORTED = (".csv", ".xlsx", ".xls", ".ods", ".jsonl")
+WORKBOOKS = (".xlsx", ".xls", ".ods")
 
 
 @dataclass
@@ -37,7 +43,7 @@ def decode_text(path: Path, data: bytes) -> str:
             continue
     best = from_bytes(data).best()
     if best is None:
-        raise ImportFailed([Problem(path, reason="cannot tell the text encoding (tried UTF-8, GB18030)")])
+        raise ImportFailed([Problem(path, reason="无法识别文本编码（已试 UTF-8、GB18030）")])
     return str(best)
 
 
@@ -55,7 +61,7 @@ def read_xlsx(path: Path) -> list[Grid]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or mislabelled file
-        raise ImportFailed([Problem(path, reason=f"not a readable .xlsx workbook ({exc})")]) from None
+        raise ImportFailed([Problem(path, reason=f"不是可读取的 .xlsx 工作簿（{exc}）")]) from None
     try:
         return [
             Grid(path, sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)])
@@ -63,6 +69,41 @@ def read_xlsx(path: Path) -> list[Grid]:
         ]
     finally:
         workbook.close()
+
+
+def read_workbook(path: Path) -> list[Grid]:
+    """Every visible worksheet of an .xlsx, .xls or .ods file, merged cells filled in."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for a damaged or mislabelled file
+        raise ImportFailed([Problem(path, reason=f"不是可读取的 {path.suffix} 工作簿（{exc}）")]) from None
+    grids = []
+    try:
+        visible = {m.name for m in workbook.sheets_metadata if str(m.visible).lower().endswith("visible")}
+        for name in workbook.sheet_names:
+            if visible and name not in visible:
+                continue
+            sheet = workbook.get_sheet_by_name(name)
+            rows = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+            _fill_merged(rows, sheet.merged_cell_ranges or [])
+            grids.append(Grid(path, name, [[None if cell == "" else cell for cell in row] for row in rows]))
+    finally:
+        workbook.close()
+    return grids
+
+
+def _fill_merged(rows: list[list[object]], ranges) -> None:
+    for (top, left), (bottom, right) in ranges:
+        if top >= len(rows) or left >= len(rows[top]):
+            continue
+        value = rows[top][left]
+        for r in range(top, min(bottom, len(rows) - 1) + 1):
+            row = rows[r]
+            row.extend([""] * (right + 1 - len(row)))
+            for c in range(left, right + 1):
+                row[c] = value
 
 
 def read_jsonl(path: Path) -> list[tuple[int, dict]]:
@@ -75,10 +116,10 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(path, row=number, reason=f"not valid JSON ({exc.msg})"))
+            problems.append(Problem(path, row=number, reason=f"不是有效的 JSON（{exc.msg}）"))
             continue
         if not isinstance(record, dict):
-            problems.append(Problem(path, row=number, reason="each line must be one JSON object"))
+            problems.append(Problem(path, row=number, reason="每行应是一个 JSON 对象"))
             continue
         records.append((number, record))
     if problems:
@@ -88,8 +129,8 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
 
 def check_readable(path: Path) -> None:
     if not path.exists():
-        raise ImportFailed([Problem(path, reason="file not found")])
+        raise ImportFailed([Problem(path, reason="找不到文件")])
     if path.suffix.lower() not in SUPPORTED:
-        raise ImportFailed([Problem(path, reason=f"unsupported file type; use one of {', '.join(SUPPORTED)}")])
+        raise ImportFailed([Problem(path, reason=f"不支持的文件类型；请用 {'、'.join(SUPPORTED)}")])
     if path.stat().st_size == 0:
-        raise ImportFailed([Problem(path, reason="the file is empty")])
+        raise ImportFailed([Problem(path, reason="文件是空的")])

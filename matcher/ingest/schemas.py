@@ -1,13 +1,15 @@
 """Typed row models for each import kind: the contract's columns, validated cell by cell.
 
-Each model lists its columns in contract order; ``REQUIRED`` names the columns a file must have and
-``PARENT`` the reference that must resolve (kind of parent, column).
+Each model lists its columns in contract order; ``REQUIRED`` names the columns a file must have, each
+as a tuple of alternatives (a needs sheet has a title or a need text; an enterprise id, credit code or
+name), and ``PARENT`` the reference that must resolve (kind of parent, column). Ids are not required:
+a row without one gets a stable id from what identifies it (``matcher.ingest.identity``).
 """
 
 from datetime import date
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from matcher.ingest import values
 from matcher.store.models import ACHIEVEMENT_KINDS, INSTITUTION_TYPES, NEED_STATUSES, OUTCOME_STAGES
@@ -16,7 +18,7 @@ from matcher.store.models import ACHIEVEMENT_KINDS, INSTITUTION_TYPES, NEED_STAT
 def _required_text(value: object) -> str:
     text = values.clean_text(value)
     if text is None:
-        raise ValueError("required, but empty")
+        raise ValueError("必填，但为空")
     return text
 
 
@@ -64,7 +66,8 @@ RequiredText = Annotated[str, BeforeValidator(_required_text)]
 Text = Annotated[str | None, BeforeValidator(values.clean_text)]
 Bool = Annotated[bool | None, BeforeValidator(values.parse_bool)]
 AmountWan = Annotated[float | None, BeforeValidator(values.parse_amount_wan)]
-Deadline = Annotated[date | None, BeforeValidator(lambda v: values.parse_date(v, month_end=True))]
+Deadline = Annotated[date | None, BeforeValidator(values.parse_deadline)]
+Phones = Annotated[str | None, BeforeValidator(values.parse_phones)]
 EventDate = Annotated[date | None, BeforeValidator(values.parse_date)]
 TextList = Annotated[list[str] | None, BeforeValidator(values.parse_list)]
 Province = Annotated[str | None, BeforeValidator(values.province_name)]
@@ -80,21 +83,21 @@ Year = Annotated[int | None, BeforeValidator(lambda v: values.parse_int(v, 1950,
 
 class Row(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    REQUIRED: ClassVar[tuple[str, ...]] = ("id", "name")
+    REQUIRED: ClassVar[tuple[tuple[str, ...], ...]] = (("name",),)
     PARENT: ClassVar[tuple[str, str] | None] = None
 
 
 class InstitutionRow(Row):
     id: RequiredText
     name: RequiredText
-    type: Annotated[str | None, _choice(INSTITUTION_TYPE_SPELLINGS, "institution type")] = None
+    type: Annotated[str | None, _choice(INSTITUTION_TYPE_SPELLINGS, "机构类型")] = None
     province: Province = None
     city: City = None
     tier: Text = None
 
 
 class TeamRow(Row):
-    REQUIRED = ("id", "institution_id", "name")
+    REQUIRED = (("institution_id",), ("name",))
     PARENT = ("institutions", "institution_id")
     id: RequiredText
     institution_id: RequiredText
@@ -105,11 +108,11 @@ class TeamRow(Row):
 
 
 class AchievementRow(Row):
-    REQUIRED = ("id", "team_id", "title")
+    REQUIRED = (("team_id",), ("title",))
     PARENT = ("teams", "team_id")
     id: RequiredText
     team_id: RequiredText
-    kind: Annotated[str | None, _choice(ACHIEVEMENT_KIND_SPELLINGS, "achievement kind")] = None
+    kind: Annotated[str | None, _choice(ACHIEVEMENT_KIND_SPELLINGS, "成果类型")] = None
     title: RequiredText
     abstract: Text = None
     keywords: TextList = None
@@ -119,6 +122,7 @@ class AchievementRow(Row):
 
 class EnterpriseRow(Row):
     id: RequiredText
+    credit_code: Annotated[str | None, BeforeValidator(values.parse_credit_code)] = None
     name: RequiredText
     province: Province = None
     city: City = None
@@ -129,17 +133,18 @@ class EnterpriseRow(Row):
     has_rd_platform: Bool = None
     description: Text = None
     contact_person: Text = None
-    contact_phone: Text = None
+    contact_phone: Phones = None
     contacts_public: Bool = None
     key_enterprise: Bool = None
     rd_conditions: Text = None
     cooperation: Text = None
     wished_institutions: TextList = None
     innovation_plan: Text = None
+    place_code: Text = None
 
 
 class NeedRow(Row):
-    REQUIRED = ("id", "enterprise_id", "title")
+    REQUIRED = (("enterprise_id", "enterprise.name", "enterprise.credit_code"), ("title", "description"))
     PARENT = ("enterprises", "enterprise_id")
     id: RequiredText
     enterprise_id: RequiredText
@@ -147,12 +152,26 @@ class NeedRow(Row):
     description: Text = None
     keywords: TextList = None
     budget_wan: AmountWan = None
+    budget_max_wan: AmountWan = None
     deadline: Deadline = None
-    status: Annotated[str | None, _choice(NEED_STATUS_SPELLINGS, "need status")] = None
+    status: Annotated[str | None, _choice(NEED_STATUS_SPELLINGS, "需求状态")] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _budget_range(cls, data: object) -> object:
+        """预算 "20-30万" keeps both ends: budget_wan 20, budget_max_wan 30."""
+        if isinstance(data, dict) and isinstance(data.get("budget_wan"), str):
+            try:
+                low, high = values.parse_amount_range(data["budget_wan"])
+            except ValueError:
+                return data  # the field validator reports it
+            if high is not None:
+                data = {**data, "budget_wan": low, "budget_max_wan": high}
+        return data
 
 
 class ChallengeRow(Row):
-    REQUIRED = ("id", "title")
+    REQUIRED = (("title",),)
     PARENT = ("enterprises", "issuer_enterprise_id")
     id: RequiredText
     issuer_enterprise_id: Text = None
@@ -162,7 +181,7 @@ class ChallengeRow(Row):
     budget_wan: AmountWan = None
     deadline: Deadline = None
     eligible_provinces: ProvinceList = None
-    eligible_types: Annotated[list[str] | None, _choice_list(INSTITUTION_TYPE_SPELLINGS, "institution type")] = None
+    eligible_types: Annotated[list[str] | None, _choice_list(INSTITUTION_TYPE_SPELLINGS, "机构类型")] = None
     min_trl: Trl = None
 
 
@@ -179,16 +198,19 @@ def _reason(value: object) -> tuple[str, str | None] | None:
 
 
 class OutcomeRow(Row):
-    REQUIRED = ("need_id", "team_id", "stage")
+    REQUIRED = (("need_id",), ("team_id",), ("stage",))
     id: Text = None
     need_id: RequiredText
     team_id: RequiredText
-    stage: Annotated[str, _choice(OUTCOME_STAGE_SPELLINGS, "stage")]
+    stage: Annotated[str, _choice(OUTCOME_STAGE_SPELLINGS, "阶段")]
     amount_wan: AmountWan = None
     date: EventDate = None
     reason: Annotated[tuple[str, str | None] | None, BeforeValidator(_reason)] = None
     # The position the pair had in the list the enterprise was sent (1 = top), when known.
     shown_rank: Annotated[int | None, BeforeValidator(lambda v: values.parse_int(v, 1, 1000))] = None
+    # The list the pair was proposed in: a recommendation run, or a monthly report (resolved per need).
+    run_id: Text = None
+    correction: Bool = None  # 更正: a correction may take the pair's stage backwards
 
 
 ROW_MODELS: dict[str, type[Row]] = {

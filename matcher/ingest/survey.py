@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.ingest.loader import ImportReport, Record, upsert, validate
+from matcher.ingest.loader import ImportReport, Record, audit_reports, upsert, validate
 from matcher.ingest.problems import ImportFailed, Problem
 from matcher.ingest.readers import check_readable, read_xlsx
 from matcher.ingest.values import clean_text, halfwidth
@@ -157,23 +157,25 @@ def enterprise_id_for(session: Session, name: str) -> str:
     return known or "SV-" + hashlib.sha1(name.encode()).hexdigest()[:10]
 
 
-def import_survey(session: Session, path: Path) -> list[ImportReport]:
+def import_survey(session: Session, path: Path, actor=None, mark_key: bool = False) -> list[ImportReport]:
     check_readable(path)
     blocks = read_blocks(path)
     if not blocks:
-        raise ImportFailed([Problem(path, reason="no 附表1 form found (no 企业名称 label in any sheet)")])
+        raise ImportFailed([Problem(path, reason="没有找到附表1（任何工作表里都没有「企业名称」）")])
     known_names = list(session.scalars(select(models.Institution.name)))
     enterprises, needs, problems = [], [], []
     for block in blocks:
         name = block.answers.get("name")
         if name is None or clean_text(name.value) is None:
             first = next(iter(block.answers.values()))
-            problems.append(Problem(path, first.row, "企业名称", None, "form block without an enterprise name",
+            problems.append(Problem(path, first.row, "企业名称", None, "表块没有企业名称",
                                     block.sheet))
             continue
         enterprise_id = enterprise_id_for(session, clean_text(name.value))
         cells = {key: ticked(a.value) for key, a in block.answers.items() if key != "needs"}
         cells["id"] = enterprise_id
+        if mark_key:
+            cells["key_enterprise"] = True
         cooperation = clean_text(cells.get("cooperation"))
         cells["wished_institutions"] = wished_institutions(cooperation, known_names)
         headers = {key: f"{a.cell} {LABELS[key]}" for key, a in block.answers.items()}
@@ -194,4 +196,5 @@ def import_survey(session: Session, path: Path) -> list[ImportReport]:
     upsert(session, "enterprises", enterprise_rows, reports[0])
     upsert(session, "needs", need_rows, reports[1])
     session.flush()
+    audit_reports(session, reports, actor)
     return reports

@@ -39,7 +39,7 @@ def parse_bool(value: object) -> bool | None:
         return True
     if key in {"否", "无", "没有", "false", "0", "no", "n", "×", "✗", "f"}:
         return False
-    raise ValueError("expected 是/否, 有/无, true/false or 1/0")
+    raise ValueError("应填 是/否、有/无、true/false 或 1/0")
 
 
 _AMOUNT_UNITS = (("亿元", 10000.0), ("亿", 10000.0), ("万元", 1.0), ("万", 1.0), ("元", 0.0001))
@@ -48,7 +48,7 @@ _AMOUNT_UNITS = (("亿元", 10000.0), ("亿", 10000.0), ("万元", 1.0), ("万",
 def parse_amount_wan(value: object) -> float | None:
     """An amount in 万元. Accepts 50, "50万元", "1,200", "1.2亿", "500000元"; 面议/待定 mean unknown."""
     if isinstance(value, bool):
-        raise ValueError("expected an amount in 万元, not a yes/no value")
+        raise ValueError("应填金额（万元），不是 是/否")
     if isinstance(value, int | float):
         return _non_negative(float(value))
     text = clean_text(value)
@@ -63,27 +63,27 @@ def parse_amount_wan(value: object) -> float | None:
     try:
         return _non_negative(float(text) * factor)
     except ValueError:
-        raise ValueError("expected an amount in 万元, such as 50 or 50万元") from None
+        raise ValueError("应填金额（万元），如 50 或 50万元") from None
 
 
 def _non_negative(number: float) -> float:
     if number < 0:
-        raise ValueError("amount cannot be negative")
+        raise ValueError("金额不能为负")
     return number
 
 
 def parse_int(value: object, low: int, high: int) -> int | None:
     if isinstance(value, bool):
-        raise ValueError(f"expected a whole number from {low} to {high}")
+        raise ValueError(f"应填 {low} 到 {high} 之间的整数")
     text = clean_text(value)
     if text is None:
         return None
     try:
         number = float(halfwidth(text))
     except ValueError:
-        raise ValueError(f"expected a whole number from {low} to {high}") from None
+        raise ValueError(f"应填 {low} 到 {high} 之间的整数") from None
     if not number.is_integer() or not low <= number <= high:
-        raise ValueError(f"expected a whole number from {low} to {high}")
+        raise ValueError(f"应填 {low} 到 {high} 之间的整数")
     return int(number)
 
 
@@ -110,15 +110,15 @@ def parse_date(value: object, month_end: bool = False) -> date | None:
         return None
     match = _DATE.match(halfwidth(text))
     if not match:
-        raise ValueError("expected a date such as 2026-11-03, 2026/11/3 or 2026年11月3日")
+        raise ValueError("应填日期，如 2026-11-03、2026/11/3 或 2026年11月3日")
     year, month = int(match[1]), int(match[2])
     if not 1 <= month <= 12:
-        raise ValueError(f"month {month} is not between 1 and 12")
+        raise ValueError(f"月份 {month} 不在 1 到 12 之间")
     day = int(match[3]) if match[3] else (calendar.monthrange(year, month)[1] if month_end else 1)
     try:
         return date(year, month, day)
     except ValueError:
-        raise ValueError(f"{year}-{month}-{day} is not a calendar date") from None
+        raise ValueError(f"{year}-{month}-{day} 不是有效日期") from None
 
 
 _LIST_SEPARATORS = re.compile(r"[;；、,，|\n]+")
@@ -172,5 +172,72 @@ def parse_choice(value: object, choices: dict[str, str], what: str) -> str | Non
     key = halfwidth(text).strip().lower().replace(" ", "_").replace("-", "_")
     if key in choices:
         return choices[key]
-    canonical = sorted(set(choices.values()))
-    raise ValueError(f"unknown {what}; expected one of {', '.join(canonical)}")
+    raise ValueError(f"未知的{what}；可填 {'、'.join(choice_words(choices))}")
+
+
+def choice_words(choices: dict[str, str]) -> list[str]:
+    """Each canonical choice with its first Chinese spelling: "contract_signed（已签约）"."""
+    words = []
+    for canonical in sorted(set(choices.values())):
+        chinese = next((k for k, v in choices.items() if v == canonical and not k.isascii()), None)
+        words.append(f"{canonical}（{chinese}）" if chinese else canonical)
+    return words
+
+
+# Deadlines staff write when there is none.
+LONG_TERM = {"长期", "长期有效", "不限", "无限期", "无期限", "常年", "长期需求", "不限期"}
+
+
+def parse_deadline(value: object) -> date | None:
+    """A deadline: a date (a month alone is its last day); 长期/长期有效/不限 mean none."""
+    text = clean_text(value) if isinstance(value, str) else None
+    if text is not None and halfwidth(text).replace(" ", "") in LONG_TERM:
+        return None
+    return parse_date(value, month_end=True)
+
+
+_UNIT = r"(万元|万|元|亿元|亿)?"
+_RANGE = re.compile(rf"^\s*([\d.,]+)\s*{_UNIT}\s*(?:-|~|～|—|–|至|到)\s*([\d.,]+)\s*{_UNIT}\s*$")
+
+
+def parse_amount_range(value: object) -> tuple[float | None, float | None]:
+    """(low, high) in 万元: "20-30万" and "20~30万元" keep both ends; a single amount is (x, None)."""
+    if isinstance(value, str):
+        match = _RANGE.match(halfwidth(value))
+        if match:
+            unit = match[4] or match[2] or "万"
+            low = parse_amount_wan(match[1] + (match[2] or unit))
+            high = parse_amount_wan(match[3] + unit)
+            if low is not None and high is not None and low > high:
+                raise ValueError("预算区间的下限大于上限")
+            return low, high
+    return parse_amount_wan(value), None
+
+
+_PHONE = re.compile(r"\+?\d[\d\- ]{4,}\d")
+
+
+def parse_phones(value: object) -> str | None:
+    """One or several phone numbers as written; full-width digits and spaces inside a number are fine.
+
+    "138 0000 0000、0799－1234567" -> "13800000000；0799-1234567". Text without a number is kept.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    numbers = [m[0].replace(" ", "") for m in _PHONE.finditer(halfwidth(text).replace("－", "-"))]
+    return "；".join(numbers) if numbers else text
+
+
+_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+def parse_credit_code(value: object) -> str | None:
+    """A 统一社会信用代码: 18 characters (digits and capitals without I, O, S, V, Z), spaces ignored."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    code = halfwidth(text).replace(" ", "").upper()
+    if not _CREDIT_CODE.match(code):
+        raise ValueError("统一社会信用代码应为 18 位数字或大写字母")
+    return code

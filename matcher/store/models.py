@@ -88,6 +88,9 @@ class Enterprise(Timestamps, Base):
     cooperation: Mapped[str | None] = mapped_column(Text)
     wished_institutions: Mapped[list[str] | None] = mapped_column(JSON)
     innovation_plan: Mapped[str | None] = mapped_column(Text)
+    # 统一社会信用代码 (identifies the enterprise when a sheet has no id) and the 行政区划 code of its place.
+    credit_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    place_code: Mapped[str | None] = mapped_column(String(12))
 
 
 class Need(Timestamps, Base):
@@ -99,6 +102,8 @@ class Need(Timestamps, Base):
     description: Mapped[str | None] = mapped_column(Text)
     keywords: Mapped[list[str] | None] = mapped_column(JSON)
     budget_wan: Mapped[float | None] = mapped_column(Float, info={"sensitive": True})
+    # The upper end of a budget given as a range (20-30万: budget_wan 20, budget_max_wan 30).
+    budget_max_wan: Mapped[float | None] = mapped_column(Float, info={"sensitive": True})
     deadline: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
 
@@ -140,6 +145,8 @@ class OutcomeEvent(Base):
     # A retried request or a re-imported file carries the same key and is recorded once.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+    # A correction may take a pair's stage backwards (未成功 after 已签约); other events may not.
+    correction: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class RecommendationRun(Base):
