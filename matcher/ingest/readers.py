@@ -87,11 +87,43 @@ def read_workbook(path: Path) -> list[Grid]:
                 continue
             sheet = workbook.get_sheet_by_name(name)
             rows = [list(row) for row in sheet.to_python(skip_empty_area=False)]
-            _fill_merged(rows, sheet.merged_cell_ranges or [])
+            ranges = sheet.merged_cell_ranges
+            if ranges is None and path.suffix.lower() == ".ods":
+                ranges = ods_merged_ranges(path).get(name, [])
+            _fill_merged(rows, ranges or [])
             grids.append(Grid(path, name, [[None if cell == "" else cell for cell in row] for row in rows]))
     finally:
         workbook.close()
     return grids
+
+
+def ods_merged_ranges(path: Path) -> dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]:
+    """Merged cells of every sheet of an .ods file, as calamine reports them for .xlsx and .xls
+    (calamine does not read them from OpenDocument): ((top, left), (bottom, right)), 0-based."""
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    table = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+    ranges: dict[str, list] = {}
+    with zipfile.ZipFile(path) as archive, archive.open("content.xml") as content:
+        sheet, row, column = None, -1, 0
+        for event, element in iterparse(content, events=("start", "end")):
+            tag = element.tag
+            if event == "start" and tag == table + "table":
+                sheet, row = element.get(table + "name"), -1
+                ranges.setdefault(sheet, [])
+            elif event == "start" and tag == table + "table-row":
+                row, column = row + 1, 0
+            elif event == "end" and tag == table + "table-row":
+                row += int(element.get(table + "number-rows-repeated", "1")) - 1
+                element.clear()
+            elif event == "start" and tag in (table + "table-cell", table + "covered-table-cell"):
+                rows = int(element.get(table + "number-rows-spanned", "1"))
+                columns = int(element.get(table + "number-columns-spanned", "1"))
+                if rows > 1 or columns > 1:
+                    ranges[sheet].append(((row, column), (row + rows - 1, column + columns - 1)))
+                column += int(element.get(table + "number-columns-repeated", "1"))
+    return ranges
 
 
 def _fill_merged(rows: list[list[object]], ranges) -> None:
