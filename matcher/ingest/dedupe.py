@@ -13,6 +13,7 @@ with ``cxy merge KEEP DROP`` (``matcher.ingest.merge.merge_records``).
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
@@ -42,9 +43,25 @@ class DuplicatePair:
 
 
 def core_name(name: str) -> str:
-    text = normal_name(name) or ""
+    """萍乡市湘东区某某陶瓷有限公司 and 萍乡某某陶瓷有限责任公司 -> 某某陶瓷: no legal form, no leading
+    place names (official ones in full or short form), no place in brackets."""
+    text = re.sub(r"\([^)]*\)", "", normal_name(name) or "")
     text = _LEGAL_FORM.sub("", text)
+    places = _place_names()
+    for _ in range(3):
+        prefix = next((p for p in range(min(len(text) - 2, 12), 1, -1) if text[:p] in places), None)
+        if prefix is None:
+            break
+        text = text[prefix:]
     return _PLACE_PREFIX.sub("", text) or text
+
+
+@cache
+def _place_names() -> frozenset[str]:
+    from matcher.ingest.places import divisions
+
+    d = divisions()
+    return frozenset(k for index in (d.province_by_name, d.city_by_name, d.county_by_name) for k in index)
 
 
 def _numbers(name: str) -> list[str]:

@@ -4,9 +4,14 @@
 (enterprises: needs, challenges, monthly report lists; institutions: teams; teams: achievements,
 outcome events, recommendation items, API keys, console users), fills KEEP's empty columns from
 DROP, deletes DROP, and records one audit entry ("merge"), all in the caller's transaction.
+
+The outcome log is append-only at the database level (triggers). A merge is the one write that may
+re-point events to the surviving team: the events' content is unchanged, the trigger is lifted for
+that single UPDATE inside the merge's transaction and put back before it commits, and the audit entry
+says how many events moved.
 """
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from matcher.store import models
@@ -19,6 +24,28 @@ REFERENCES = {
     "teams": [(models.Achievement, "team_id"), (models.OutcomeEvent, "team_id"),
               (models.RecommendationItem, "team_id"), (models.ApiKey, "team_id"), (models.User, "team_id")],
 }
+
+
+_SQLITE_TRIGGER = ("CREATE TRIGGER outcome_events_no_update BEFORE UPDATE ON outcome_events "
+                   "BEGIN SELECT RAISE(ABORT, 'outcome_events is append-only: record a new event'); END")
+
+
+def _update_events(session: Session, statement):
+    """Re-point outcome events (team merge) with the append-only trigger lifted for this statement only."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(text("DROP TRIGGER IF EXISTS outcome_events_no_update"))
+        try:
+            return session.execute(statement)
+        finally:
+            session.execute(text(_SQLITE_TRIGGER))
+    if dialect == "postgresql":
+        session.execute(text("ALTER TABLE outcome_events DISABLE TRIGGER outcome_events_append_only"))
+        try:
+            return session.execute(statement)
+        finally:
+            session.execute(text("ALTER TABLE outcome_events ENABLE TRIGGER outcome_events_append_only"))
+    return session.execute(statement)
 
 
 class MergeError(ValueError):
@@ -49,7 +76,11 @@ def merge_records(session: Session, kind: str | None, keep_id: str, drop_id: str
     moved = {}
     for table, column in REFERENCES[kind]:
         attribute = getattr(table, column)
-        result = session.execute(update(table).where(attribute == drop_id).values({column: keep_id}))
+        statement = update(table).where(attribute == drop_id).values({column: keep_id})
+        if table is models.OutcomeEvent:
+            result = _update_events(session, statement)
+        else:
+            result = session.execute(statement)
         if result.rowcount:
             moved[table.__tablename__] = result.rowcount
     filled = []
