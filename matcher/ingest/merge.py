@@ -77,10 +77,8 @@ def merge_records(session: Session, kind: str | None, keep_id: str, drop_id: str
     for table, column in REFERENCES[kind]:
         attribute = getattr(table, column)
         statement = update(table).where(attribute == drop_id).values({column: keep_id})
-        if table is models.OutcomeEvent:
-            result = _update_events(session, statement)
-        else:
-            result = session.execute(statement)
+        events = table is models.OutcomeEvent
+        result = _update_events(session, statement) if events else session.execute(statement)
         if result.rowcount:
             moved[table.__tablename__] = result.rowcount
     filled = []
