@@ -12,20 +12,23 @@ def seed(cli, tmp_path):
     cli("import", "institutions", write_csv(tmp_path / "i.csv", [["id", "name"], ["I1", "萍乡学院"]]))
     cli("import", "teams", write_csv(tmp_path / "t.csv", [["id", "institution_id", "name"], ["T1", "I1", "电瓷团队"]]))
     cli("import", "enterprises", write_csv(tmp_path / "e.csv", [
-        ["id", "name", "county"], ["E101", "萍乡市某某陶瓷有限公司", "湘东区"], ["E102", "萍乡市合成企业0001有限公司", None],
-        ["E103", "萍乡市合成企业0002有限公司", None]]))
-    cli("import", "needs", write_csv(tmp_path / "n.csv", [["id", "enterprise_id", "title"], ["N1", "E101", "填料粉化"]]))
+        ["id", "name", "county"], ["E101", "萍乡市某某陶瓷有限公司", "湘东区"],
+        ["E102", "萍乡市合成企业0001有限公司", None], ["E103", "萍乡市合成企业0002有限公司", None]]))
+    cli("import", "needs", write_csv(tmp_path / "n.csv", [["id", "enterprise_id", "title"],
+                                                          ["N1", "E101", "填料粉化"]]))
 
 
 def test_a_row_without_an_id_is_matched_to_the_stored_record_by_name(cli, tmp_path):
     seed(cli, tmp_path)
     result = cli("import", "needs", write_csv(tmp_path / "sheet.csv", [
-        ["企业名称", "所属县区", "技术需求"], ["萍乡市某某陶瓷有限公司", "湘东区", "窑炉节能"], ["萍乡市某某陶瓷有限公司", None, "填料粉化"]]))
+        ["企业名称", "所属县区", "技术需求"], ["萍乡市某某陶瓷有限公司", "湘东区", "窑炉节能"],
+        ["萍乡市某某陶瓷有限公司", None, "填料粉化"]]))
 
     assert "enterprises        1 行（新增 0，更新 1）" in result.output
     assert "needs              2 行（新增 1，更新 1）" in result.output  # 填料粉化 is N1, matched by enterprise + title
     assert cli.query("SELECT id, enterprise_id, title FROM needs ORDER BY title") == [
-        ("N1", "E101", "填料粉化"), (cli.query("SELECT id FROM needs WHERE title='窑炉节能'")[0][0], "E101", "窑炉节能")]
+        ("N1", "E101", "填料粉化"),
+        (cli.query("SELECT id FROM needs WHERE title='窑炉节能'")[0][0], "E101", "窑炉节能")]
     assert cli.query("SELECT count(*) FROM enterprises") == [(3,)]
 
 
