@@ -7,11 +7,13 @@ errors from the matcher become 4xx responses whose detail says what to fix.
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from api import console
 from api.routers import admin, challenges, entities, feedback, match
+from api.validation import validation_handler
 from embeddings.dense_index import IndexModelMismatch
 from matcher.matching.options import OptionError
 from matcher.matching.search import IndexNotBuilt
@@ -72,6 +74,7 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
 
     for error, code in ERROR_STATUS.items():
         app.add_exception_handler(error, _status_handler(code))
+    app.add_exception_handler(RequestValidationError, validation_handler)
 
     @app.get("/health", tags=["service"], summary="Liveness and what is loaded")
     def health(request: Request):

@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 from matcher.matching.options import MatchOptions
 
+MAX_QUERY_TEXT = 5000  # a need is a paragraph; 1 MB of text cost 33 s of CPU and was stored in the run
+
 
 class ListOptions(BaseModel):
     """The same options as the command line's (see `cxy match need --help`)."""
@@ -33,7 +35,9 @@ class ListOptions(BaseModel):
 
 
 class TextQuery(ListOptions):
-    text: str = Field(..., min_length=1, description="the need (match) or the capability (firms) in plain words")
+    text: str = Field(..., min_length=1, max_length=MAX_QUERY_TEXT,
+                      description="the need (match) or the capability (firms) in plain words (at most 5,000 "
+                                  "characters)")
 
 
 class MatchResult(BaseModel):

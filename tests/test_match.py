@@ -179,7 +179,7 @@ def test_bad_requests_fail_with_what_to_fix_and_store_nothing(cli, tmp_path):
     kind = cli("match", "need", "N101", "--type", "lab", ok=False)
     assert "单位类型 lab 无效，可选：university、research_institute" in kind.output
     diversity = cli("match", "text", "陶瓷", "--diversity", "cap:0", ok=False)
-    assert "use cap:N" in diversity.output
+    assert "可用 cap:N" in diversity.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "text": "ok"}\n{"id": 2}\n', encoding="utf-8")
     assert "bad.jsonl line 2" in cli("match", "text", "--queries", bad, ok=False).output

@@ -1,52 +1,50 @@
 """Administration over HTTP (admin role): imports and index builds, the same as the command line."""
 
-import tempfile
-from pathlib import Path
-
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import IsAdmin, ServiceDep, SessionDep
 from api.schemas import ImportResponse
+from api.uploads import MAX_PROBLEMS_RETURNED, BadUpload, check_size, clean_filename, import_upload
 from matcher.accounts.audit import record_audit
 from matcher.ingest.loader import KINDS
 from matcher.ingest.problems import ImportFailed
 from matcher.store.db import write_session
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-SUFFIXES = (".csv", ".xlsx", ".jsonl")
 
 
 @router.post("/import/{kind}", response_model=list[ImportResponse],
              summary="Import a file (the request body) of one kind; all or nothing")
-async def import_file(kind: str, request: Request, service: ServiceDep, principal: IsAdmin,
-                      filename: str = Query(..., description="the file's name; its suffix (.csv, .xlsx, .jsonl) "
-                                            "says how to read the body")):
-    from matcher.ingest.loader import import_file as load_file
-    from matcher.ingest.survey import import_survey
-
+async def import_upload_route(kind: str, request: Request, service: ServiceDep, principal: IsAdmin,
+                              filename: str = Query(..., description="the file's name; its suffix (.csv, .xlsx, "
+                                                    ".xls, .ods, .jsonl) says how to read the body")):
     if kind not in (*KINDS, "survey"):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown kind {kind!r}; use one of {', '.join(KINDS)}, survey")
-    suffix = Path(filename).suffix.lower()
-    if suffix not in SUFFIXES:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"没有 {kind[:40]} 这种导入类型，可选：{'、'.join(KINDS)}、survey")
+    try:
+        name = clean_filename(filename)
+        check_size(int(request.headers.get("content-length") or 0))
+        body = await request.body()
+        # Parsing a large sheet takes seconds: in a worker thread, so /health and other requests still answer.
+        reports = await run_in_threadpool(import_upload, request.app.state.engine, kind, name, body, principal.actor)
+    except BadUpload as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except ImportFailed as exc:
+        shown = exc.problems[:MAX_PROBLEMS_RETURNED]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"filename {filename!r}: use a .csv, .xlsx or .jsonl file")
-    body = await request.body()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(filename).name
-        path.write_bytes(body)
-        try:
-            with write_session(request.app.state.engine) as session:
-                reports = import_survey(session, path) if kind == "survey" else [load_file(session, kind, path)]
-                for r in reports:
-                    record_audit(session, principal.actor, "import", Path(filename).name[:120],
-                                 {"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated})
-        except ImportFailed as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                {"message": f"{len(exc.problems)} problem(s); nothing was written",
-                                 "problems": [str(p).replace(folder + "/", "") for p in exc.problems]}) from None
-    service.reload()
+                            {"message": f"发现 {len(exc.problems)} 处问题，没有写入任何数据"
+                                        + (f"（只列出前 {len(shown)} 处）" if len(shown) < len(exc.problems) else ""),
+                             "problems": [_relative(p, name) for p in shown]}) from None
+    await run_in_threadpool(service.reload)
     return [{"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated,
              "unchanged": r.unchanged, "warnings": r.warnings} for r in reports]
+
+
+def _relative(problem, name: str) -> str:
+    """A problem as text, naming the uploaded file rather than the temporary folder it was read from."""
+    text = str(problem)
+    return text.replace(str(problem.path), name) if problem.path else text
 
 
 @router.post("/index/build", summary="Embed new or changed documents (incremental), then reload the service")

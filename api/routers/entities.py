@@ -14,6 +14,7 @@ from api.keys import Principal
 from matcher.store import models
 
 router = APIRouter(tags=["entities"])
+MAX_OFFSET = 1_000_000_000  # beyond SQLite's integer range the database raised (500)
 
 RESOURCES = {"institutions": models.Institution, "teams": models.Team, "achievements": models.Achievement,
              "enterprises": models.Enterprise, "needs": models.Need, "challenges": models.Challenge}
@@ -51,7 +52,7 @@ def _make_routes(resource: str, model) -> None:
     filters = LIST_FILTERS.get(resource, ())
 
     def list_rows(session: SessionDep, principal: CanRead,
-                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                   field: str | None = Query(None, description=f"filter column: {', '.join(filters) or 'none'}"),
                   value: str | None = Query(None, description="value the filter column must equal")):
         statement = select(model).order_by(model.id).limit(limit).offset(offset)

@@ -5,6 +5,8 @@ import io
 import json
 import unicodedata
 
+from matcher.reports.cells import safe_row
+
 
 def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
@@ -111,14 +113,14 @@ def csv_text(results: list[dict]) -> str:
         for r in result["results"]:
             e = r["explanation"]
             ev = e["evidence"][0] if e.get("evidence") else {}
-            writer.writerow({
+            writer.writerow(safe_row({
                 "query": _query_key(result["query"]), "rank": r["rank"], "team_id": r.get("team_id", ""),
                 "team_name": e.get("team", {}).get("team_name", ""), "institution_id": r.get("institution_id", ""),
                 "institution": e.get("team", {}).get("institution", ""),
                 "need_id": r.get("need_id") or e.get("need_id") or "", "enterprise_id": r.get("enterprise_id", ""),
                 "enterprise": e.get("need", {}).get("enterprise_name", ""), "score": r["score"],
                 "summary": e.get("summary", ""), "evidence": ev.get("title", ""), "sentence": ev.get("sentence", ""),
-                "run_id": result.get("run_id") or ""})
+                "run_id": result.get("run_id") or ""}))
     return buffer.getvalue()
 
 

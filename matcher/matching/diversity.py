@@ -6,6 +6,7 @@ settings alike: ``cap:N`` (at most N results per institution; the default, cap:3
 one: a softer cap that still lets a clearly better team through). ``none`` keeps the raw order.
 """
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ class Policy:
             value = float(amount)
         except ValueError:
             value = -1.0
-        if kind not in ("cap", "mmr") or value < 0 or (kind == "cap" and (value < 1 or value != int(value))):
-            raise ValueError(f"diversity {text!r}: use cap:N (N >= 1 results per institution), mmr:L (L >= 0) or none")
+        if (kind not in ("cap", "mmr") or not math.isfinite(value) or value < 0 or value > 1000
+                or (kind == "cap" and (value < 1 or value != int(value)))):
+            raise ValueError(f"多样性设置 {text} 无效：可用 cap:N（每个单位最多 N 个，N≥1）、mmr:L（0≤L≤1000）或 none")
         return cls(kind, value)
 
 

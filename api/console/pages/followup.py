@@ -22,6 +22,7 @@ from matcher.feedback.pipeline import PipelineFilters, pipeline, records
 from matcher.ingest.schemas import REJECTION_REASONS
 from matcher.matching.explain import STAGE_LABELS
 from matcher.reports import charts
+from matcher.reports.cells import safe_cell
 from matcher.store import models
 from matcher.store.db import write_session
 
@@ -82,7 +83,7 @@ def followup_export(request: Request, user: StaffUser, fmt: str):
     _, pairs = _pairs(request)
     table = pd.DataFrame(records(pairs), columns=list(EXPORT_COLUMNS))
     table["overdue"] = table["overdue"].map({True: "是", False: "否"})
-    table = table.rename(columns=EXPORT_COLUMNS)
+    table = table.rename(columns=EXPORT_COLUMNS).map(safe_cell)
     name = f"跟进台账-{dt.date.today().isoformat()}.{fmt}"
     if fmt == "csv":
         body = table.to_csv(index=False).encode("utf-8-sig")

@@ -3,9 +3,6 @@ value, reason) with nothing written, or the summary of what was added and update
 searchable without anyone typing `cxy index build`: the index is brought up to date incrementally in
 a background job whose progress the page shows, and the running service reloads when it is done."""
 
-import tempfile
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
@@ -13,18 +10,15 @@ from api.console.auth import AdminUser, CheckedForm, actor
 from api.console.jobs import Busy, Job
 from api.console.pages.reports import jobs
 from api.console.render import render
+from api.uploads import MAX_UPLOAD_BYTES, BadUpload, clean_filename, import_upload
 from matcher.accounts.audit import record_audit
-from matcher.ingest.loader import import_file
 from matcher.ingest.problems import ImportFailed
-from matcher.ingest.survey import import_survey
 from matcher.store.db import session_factory, write_session
 
 router = APIRouter(include_in_schema=False)
 KIND_LABELS = {"needs": "企业技术需求（汇总表）", "enterprises": "企业", "survey": "三清零摸底表",
                "outcomes": "跟进记录", "institutions": "高校院所", "teams": "团队", "achievements": "成果",
                "challenges": "揭榜挂帅榜单"}
-SUFFIXES = (".csv", ".xlsx", ".xls", ".ods", ".jsonl")
-MAX_BYTES = 50 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 500
 COLLECTION_LABELS = {"capabilities": "团队与成果", "needs": "企业需求"}
 
@@ -53,27 +47,16 @@ def upload(request: Request, user: AdminUser, form: CheckedForm):
         return _page(request, 422, message="请选择文件类型")
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
         return _page(request, 422, message="请选择要上传的文件")
-    name = Path(upload_file.filename.replace("\\", "/")).name[:120].replace("\x00", "")
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUFFIXES:
-        return _page(request, 422, message=f"文件 {name}：只能导入 {'、'.join(SUFFIXES)} 格式")
-    body = upload_file.file.read(MAX_BYTES + 1)
-    if len(body) > MAX_BYTES:
-        return _page(request, 413, message=f"文件 {name} 超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后再导入")
-    engine = request.app.state.engine
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / (name or f"upload{suffix}")
-        path.write_bytes(body)
-        try:
-            with write_session(engine) as session:
-                reports = import_survey(session, path) if kind == "survey" else [import_file(session, kind, path)]
-                for r in reports:
-                    record_audit(session, actor(user), "import", name,
-                                 {"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated})
-        except ImportFailed as exc:
-            problems = [{**p.as_dict(), "file": name} for p in exc.problems]
-            return _page(request, 422, problems=problems[:MAX_PROBLEMS_SHOWN], problem_total=len(problems),
-                         file_name=name, kind=kind)
+    try:
+        name = clean_filename(upload_file.filename)
+        body = upload_file.file.read(MAX_UPLOAD_BYTES + 1)
+        reports = import_upload(request.app.state.engine, kind, name, body, actor(user))
+    except BadUpload as exc:
+        return _page(request, exc.status, message=str(exc), kind=kind)
+    except ImportFailed as exc:
+        problems = [{**p.as_dict(), "file": name} for p in exc.problems]
+        return _page(request, 422, problems=problems[:MAX_PROBLEMS_SHOWN], problem_total=len(problems),
+                     file_name=name, kind=kind)
     request.app.state.service.reload()
     _start_index_update(request, user)
     return _page(request, reports=reports, file_name=name, kind=kind)
