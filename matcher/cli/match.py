@@ -44,6 +44,24 @@ def read_queries(path: Path) -> list[tuple[str | None, str]]:
     return queries
 
 
+def resolve_ids(ctx: typer.Context, kind: str, arguments: list[str]) -> list[str]:
+    """Ids for arguments that may be names (鑫瑞化工 for E101), read from the database before any model
+    loads; each name understood is said on stderr, an ambiguous or unknown name exits 1 with candidates."""
+    from matcher.lookup.records import resolve_arguments
+
+    engine = ctx.obj.engine()
+    try:
+        resolved = resolve_arguments(engine, kind, arguments)
+    except LookupError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    for _, note in resolved:
+        if note:
+            typer.echo(note, err=True)
+    return [id_ for id_, _ in resolved]
+
+
 def _options(top, level, diversity, province, city, county, institution_type, industry, min_trl, exclude_proposed,
              why, explore=None):
     from matcher.matching.options import MatchOptions
@@ -94,7 +112,7 @@ EXPLORE = typer.Option(None, "--explore", help="Places kept for teams/enterprise
 
 
 @match_app.command("need")
-def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more need ids."),
+def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Need ids or titles (a fragment does)."),
                top: int = TOP, fmt: str = FORMAT,
                level: str = TEAM_LEVEL,
                diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
@@ -106,11 +124,12 @@ def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
     """Teams for one or more needs, best first, each with its evidence and feature contributions."""
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why, explore)
-    _run(ctx, [lambda s, i=i: s.match_need(i, opts) for i in ids], fmt)
+    _run(ctx, [lambda s, i=i: s.match_need(i, opts) for i in resolve_ids(ctx, "need", ids)], fmt)
 
 
 @match_app.command("enterprise")
-def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more enterprise ids."),
+def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Enterprise ids or names "
+                                                                   "(a fragment, short name, pinyin initials)."),
                      top: int = TOP, fmt: str = FORMAT,
                      level: str = TEAM_LEVEL,
                      diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
@@ -121,7 +140,7 @@ def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., he
     """Teams for all open needs of an enterprise, merged; each result says which need it serves."""
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why, explore)
-    _run(ctx, [lambda s, i=i: s.match_enterprise(i, opts) for i in ids], fmt)
+    _run(ctx, [lambda s, i=i: s.match_enterprise(i, opts) for i in resolve_ids(ctx, "enterprise", ids)], fmt)
 
 
 @match_app.command("text")
@@ -146,7 +165,7 @@ def _text_queries(text: str | None, queries: Path | None) -> list[tuple[str | No
 
 
 @firms_app.command("team")
-def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more team ids."),
+def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more team ids or names."),
                top: int = TOP, fmt: str = FORMAT,
                level: str = NEED_LEVEL,
                diversity: str = FIRM_DIVERSITY,
@@ -157,7 +176,7 @@ def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
                why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
     """Open needs (and their enterprises) that a team's work fits, with the team's matching evidence."""
     opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why, explore)
-    _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in ids], fmt)
+    _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in resolve_ids(ctx, "team", ids)], fmt)
 
 
 @firms_app.command("text")
