@@ -59,13 +59,14 @@ def pipeline(session: Session, today: dt.date | None = None, overdue_days: int =
                                          "amount_wan", "run_id", "shown_rank"])
     if events.empty:
         return pd.DataFrame(columns=COLUMNS)
+    events["date"] = pd.to_datetime(events["date"])  # min/max over Python dates took the slow path (0.1 s)
     grouped = events.groupby(["need_id", "team_id"], sort=False)
-    pairs = grouped.last()  # the latest event's values (date, then order recorded)
-    pairs["last_date"] = grouped["date"].max()
-    pairs["first_date"] = grouped["date"].min()
+    # last() takes each column's latest non-missing value: the stage of the latest event, and the run and
+    # rank of the latest event that named them.
+    pairs = grouped.last()
+    pairs["last_date"] = grouped["date"].max().dt.date
+    pairs["first_date"] = grouped["date"].min().dt.date
     pairs["events"] = grouped.size()
-    pairs["run_id"] = grouped["run_id"].agg(lambda s: s.dropna().iloc[-1] if s.notna().any() else None)
-    pairs["shown_rank"] = grouped["shown_rank"].agg(lambda s: s.dropna().iloc[-1] if s.notna().any() else None)
     signed = events[events["stage"] == "contract_signed"].groupby(["need_id", "team_id"])["amount_wan"].last()
     pairs["amount_wan"] = signed.reindex(pairs.index)
     pairs = pairs.reset_index().drop(columns="date")
