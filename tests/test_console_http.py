@@ -275,3 +275,45 @@ def test_data_imported_by_another_process_is_served_without_a_restart(app, cli, 
     time.sleep(2.1)  # the service checks for changes at most every 2 s
     page = client.get("/console/enterprises/E102").text
     assert "N9901" in page and "窑炉余热回收利用" in page
+
+
+def test_a_good_upload_is_indexed_in_the_background_without_anyone_building_the_index(app, cli, tmp_path):
+    import time
+
+    from matcher.indexing import collection_status
+
+    client = client_for(app, "boss")
+    token = csrf_of(client.get("/console/imports").text)
+    needs = write_csv(tmp_path / "needs.csv", [["id", "enterprise_id", "title", "description"],
+                                               ["N9902", "E103", "氧化锆研磨珠的圆度检测",
+                                                "想用机器视觉在线检测研磨珠圆度和表面缺陷"]])
+    with needs.open("rb") as handle:
+        done = client.post("/console/imports", data={"csrf_token": token, "kind": "needs"},
+                           files={"file": ("needs.csv", handle, "text/csv")})
+    assert done.status_code == 200 and "已导入" in done.text
+    deadline = time.time() + 120
+    while "索引已更新" not in (page := client.get("/console/imports").text):
+        assert time.time() < deadline and "失败" not in page, page[-2000:]
+        time.sleep(0.5)
+    with client_for(app, "clerk") as clerk:
+        shown = clerk.get("/console/enterprises/E103").text
+    assert "氧化锆研磨珠的圆度检测" in shown and "推荐团队" in shown
+    from matcher.settings import database_url
+    from matcher.store.db import open_database, session_factory
+
+    with session_factory(open_database(database_url(str(cli.db))))() as session:
+        assert collection_status(session, app.state.service.index_folder, "needs")["new_or_changed"] == 0
+
+
+def test_the_import_page_lists_probable_duplicates_and_merges_one_with_an_audit_entry(app, cli):
+    client = client_for(app, "boss")
+    page = client.get("/console/imports").text
+    assert "疑似重复的记录" in page and "E301" in page
+    token = csrf_of(page)
+    merged = client.post("/console/merge", data={"csrf_token": token, "kind": "enterprises", "keep": "E101",
+                                                 "drop": "E301"})
+    assert "已把 E301 合并到 E101" in merged.text
+    assert cli.query("SELECT count(*) FROM enterprises WHERE id='E301'") == [(0,)]
+    assert cli.query("SELECT count(*) FROM needs WHERE enterprise_id='E301'") == [(0,)]
+    last = cli.query("SELECT actor, action FROM audit_log WHERE action='merge' ORDER BY id DESC LIMIT 1")
+    assert last == [("boss", "merge")]

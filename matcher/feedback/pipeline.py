@@ -9,16 +9,17 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matcher.feedback.funnel import STAGES
 from matcher.matching.explain import STAGE_LABELS
 from matcher.store import models
 
 OVERDUE_STAGES = ("proposed", "contacted")
+_LEVEL = {stage: i for i, stage in enumerate(STAGES)}
 ACTIONS = {"proposed": "致电企业确认是否与该团队对接，登记“已联系”",
            "contacted": "询问双方洽谈进展，登记“洽谈中”或结果"}
-# What may be recorded next from each latest stage (a correction goes through the full form).
 COLUMNS = ["need_id", "need_title", "enterprise_id", "enterprise_name", "county", "industry", "team_id",
            "team_name", "institution_name", "stage", "stage_label", "last_date", "first_date", "month", "amount_wan",
-           "run_id", "shown_rank", "events", "overdue", "days_since", "action"]
+           "run_id", "shown_rank", "events", "overdue", "days_since", "action", "level", "rejected", "declined"]
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,19 @@ def pipeline(session: Session, today: dt.date | None = None, overdue_days: int =
         return pd.DataFrame(columns=COLUMNS)
     events["date"] = pd.to_datetime(events["date"])  # min/max over Python dates took the slow path (0.1 s)
     grouped = events.groupby(["need_id", "team_id"], sort=False)
+    # What the funnel counts (funnel.funnel reads these): the furthest stage reached, and the exits.
+    events["level"] = events["stage"].map(_LEVEL).fillna(0).astype(int)
+    events["rejected"] = events["stage"] == "rejected"
+    events["declined"] = events["stage"] == "declined"
     # last() takes each column's latest non-missing value: the stage of the latest event, and the run and
     # rank of the latest event that named them.
     pairs = grouped.last()
     pairs["last_date"] = grouped["date"].max().dt.date
     pairs["first_date"] = grouped["date"].min().dt.date
     pairs["events"] = grouped.size()
+    pairs["level"] = grouped["level"].max()
+    pairs["rejected"] = grouped["rejected"].any()
+    pairs["declined"] = grouped["declined"].any()
     signed = events[events["stage"] == "contract_signed"].groupby(["need_id", "team_id"])["amount_wan"].last()
     pairs["amount_wan"] = signed.reindex(pairs.index)
     pairs = pairs.reset_index().drop(columns="date")

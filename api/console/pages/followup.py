@@ -17,7 +17,7 @@ from api.console.auth import CheckedForm, StaffUser, actor, safe_next, settings,
 from api.console.render import pager_base, redirect, render
 from matcher.accounts.audit import record_audit
 from matcher.feedback.events import FeedbackError, pair_history, record
-from matcher.feedback.funnel import STAGES, funnel, pairs_frame
+from matcher.feedback.funnel import STAGES, funnel
 from matcher.feedback.pipeline import PipelineFilters, pipeline, records
 from matcher.ingest.schemas import REJECTION_REASONS
 from matcher.matching.explain import STAGE_LABELS
@@ -56,8 +56,7 @@ def followup_page(request: Request, user: StaffUser, page: int = 1):
     rows = records(pairs.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
     for row in rows:
         row["form_key"] = secrets.token_urlsafe(12)
-    shown = pairs_frame_for(request, pairs)
-    counts = funnel(shown).iloc[0].to_dict() if len(shown) else {}
+    counts = funnel(pairs).iloc[0].to_dict() if len(pairs) else {}
     svg = charts.funnel_chart([(STAGE_LABELS[s], counts.get(s)) for s in STAGES], title="跟进漏斗")
     options = {c: sorted({v for v in everything[c].dropna().unique() if v}) for c in
                ("county", "industry", "institution_name", "month")} if len(everything) else {}
@@ -66,14 +65,6 @@ def followup_page(request: Request, user: StaffUser, page: int = 1):
                   page=page, pages=pages, base=pager_base(request), counts=counts,
                   funnel_svg=Markup(svg), options=options, filters=_filters(request), stage_labels=STAGE_LABELS,
                   reasons=REJECTION_REASONS, export_query=query)
-
-
-def pairs_frame_for(request: Request, shown: pd.DataFrame) -> pd.DataFrame:
-    """The funnel's per-pair frame restricted to the pairs the filters keep."""
-    with short_session(request) as session:
-        frame = pairs_frame(session)
-    keys = set(zip(shown["need_id"], shown["team_id"], strict=True))
-    return frame[[k in keys for k in zip(frame["need_id"], frame["team_id"], strict=True)]] if len(frame) else frame
 
 
 @router.get("/console/followup/export.{fmt}")
