@@ -42,7 +42,8 @@ def test_a_stage_going_backwards_needs_a_correction_which_is_a_new_event(cli, tm
     assert cli.query("SELECT count(*) FROM outcome_events") == [(2,)]
 
     cli("import", "outcomes", write_csv(tmp_path / "fix.csv", [
-        ["需求编号", "团队编号", "阶段", "日期", "原因", "更正"], ["N1", "T1", "未成功", "2026-10-20", "报价过高", "是"]]))
+        ["需求编号", "团队编号", "阶段", "日期", "原因", "更正"],
+        ["N1", "T1", "未成功", "2026-10-20", "报价过高", "是"]]))
     cli("feedback", "record", "N1", "T1", "洽谈中", "--date", "2026-10-21", "--correction")
     assert cli.query("SELECT stage, correction FROM outcome_events ORDER BY id") == [
         ("contacted", None), ("contract_signed", None), ("rejected", 1), ("negotiating", 1)]

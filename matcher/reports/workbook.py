@@ -1,6 +1,11 @@
 """The workbook staff forward: 汇总 (the 三清零 汇总表 layout), 推荐清单, 跟进漏斗, 按县区, 按行业 and
 覆盖与公平. Values only (no formulas: WPS and old Excel recompute or break them), Chinese headers,
 frozen header rows, column widths from the content.
+
+推荐清单 ends with the follow-up columns a clerk fills in (跟进状态 with its allowed values as a
+drop-down, 跟进日期, 签约金额（万元）, 原因 with the fixed reasons offered); beside 需求编号, 团队编号,
+推荐位次 and 运行编号 they attribute each event, so the filled-in sheet imports back with
+``cxy import outcomes`` and records the events with their run and shown rank.
 """
 
 import math
@@ -10,6 +15,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from matcher.reports.data import ReportData, column_groups
@@ -24,6 +30,9 @@ TOP = Alignment(vertical="top")
 MAX_WIDTH = 60
 LINE_HEIGHT = 15  # points per line of 11-point text
 PERCENT_COLUMNS = ("转化率", "签约率", "占比")
+FOLLOW_UP_COLUMNS = ("跟进状态", "跟进日期", "签约金额（万元）", "原因")
+FOLLOW_UP_STAGES = ("已联系", "洽谈中", "已签约", "未成功", "团队婉拒")
+FOLLOW_UP_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
 def _width(value) -> int:
@@ -167,9 +176,29 @@ def _coverage_sheet(ws: Worksheet, data: ReportData) -> None:
     ws.freeze_panes = "A2"
 
 
+def _follow_up_columns(ws: Worksheet, rows: int) -> None:
+    """The columns staff fill in, after the last one; 跟进状态 and 原因 offer their allowed values."""
+    from matcher.ingest.schemas import REJECTION_REASONS
+
+    first = ws.max_column + 1
+    for offset, name in enumerate(FOLLOW_UP_COLUMNS):
+        cell = _put(ws, 1, first + offset, name)
+        cell.font, cell.fill, cell.alignment, cell.border = Font(bold=True), FOLLOW_UP_FILL, CENTER, BOX
+        ws.column_dimensions[get_column_letter(first + offset)].width = 14 if offset < 3 else 24
+    last = max(rows + 1, 2)
+    for offset, values, prompt in ((0, FOLLOW_UP_STAGES, "请从下拉列表选择跟进状态"),
+                                   (3, REJECTION_REASONS, "未成功时请选择原因，可在后面补充说明")):
+        letter = get_column_letter(first + offset)
+        check = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
+                               showErrorMessage=offset == 0, errorTitle="跟进状态", error="请从下拉列表选择",
+                               promptTitle=FOLLOW_UP_COLUMNS[offset], prompt=prompt, showInputMessage=True)
+        check.add(f"{letter}2:{letter}{last}")
+        ws.add_data_validation(check)
+
+
 def _print_setup(ws: Worksheet, title_rows: str, one_page_wide: bool) -> None:
-    """A4 landscape, header rows repeated on every page; summary sheets one page wide (the 汇总 is
-    printed and signed; the wide 推荐清单 would shrink unreadably, so it runs over pages instead)."""
+    """A4 landscape, header rows repeated on every page, every sheet one page wide (the 推荐清单's long
+    reasons wrap, so its rows grow instead of its columns shrinking)."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     if one_page_wide:
@@ -194,13 +223,14 @@ def write_workbook(data: ReportData, path: Path) -> Path:
         _table(ws, frame, wrap=wrap, integer=integer)
         ws.freeze_panes = "A2"
     proposals = wb["推荐清单"]
+    _follow_up_columns(proposals, len(data.proposals))
     proposals.auto_filter.ref = proposals.dimensions
     funnel = wb["跟进漏斗"]
     _put(funnel, len(data.funnel) + 3, 1,
          f"累计：截至 {data.meta['data_as_of']} 登记的全部配对；本月新配对：首次登记在 {data.meta['label']} 的配对。")
     _coverage_sheet(wb.create_sheet("覆盖与公平"), data)
     for ws in wb:
-        _print_setup(ws, "3:4" if ws.title == "汇总" else "1:1", one_page_wide=ws.title != "推荐清单")
+        _print_setup(ws, "3:4" if ws.title == "汇总" else "1:1", one_page_wide=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
     wb.save(partial)
