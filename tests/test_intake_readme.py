@@ -13,4 +13,5 @@ def test_the_readme_headers_table_is_generated_from_the_code():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = module.section(text)
     assert text[start:end] == "\n" + headers_table(), "run: .venv/bin/python scripts/readme_headers.py"
-    assert "| needs | enterprise.county | 所属县区、县区" in text and "| outcomes | stage | 阶段、状态、进展、跟进状态" in text
+    assert "| needs | enterprise.county | 所属县区、县区" in text
+    assert "| outcomes | stage | 阶段、状态、进展、跟进状态" in text
