@@ -27,6 +27,9 @@ ERROR_STATUS = {NotFound: status.HTTP_404_NOT_FOUND, OptionError: status.HTTP_42
                 IndexModelMismatch: status.HTTP_503_SERVICE_UNAVAILABLE}
 
 
+MAX_BODY_BYTES = 1024 * 1024  # a 50 MB JSON body used to be read and parsed
+
+
 def _status_handler(code: int):
     async def handler(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, code)
@@ -57,6 +60,16 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
                               "researchers. Send an API key in `X-API-Key` (roles: bureau, researcher, admin).")
     for router in (match.router, challenges.router, feedback.router, entities.router, admin.router):
         app.include_router(router)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        # JSON bodies and forms are small; only the two upload routes take files (their own limit, 50 MB).
+        declared = request.headers.get("content-length", "")
+        uploads = request.url.path.startswith(("/admin/import/", "/console/imports"))
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES and not uploads:
+            message = f"请求体过大（{int(declared) // 1024} KB），最多 {MAX_BODY_BYTES // 1024} KB"
+            return JSONResponse({"detail": message}, status.HTTP_413_CONTENT_TOO_LARGE)
+        return await call_next(request)
 
     @app.middleware("http")
     async def _notice_changes(request: Request, call_next):

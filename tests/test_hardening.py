@@ -73,3 +73,10 @@ def test_text_that_looks_like_a_formula_is_exported_as_text():
             "summary": "=cmd|' /C calc'!A0", "team": {"team_name": "@团队", "institution": "单位"}}}]}
     row = csv_text([result]).splitlines()[1]
     assert "'=cmd" in row and "'@团队" in row
+
+
+def test_a_json_body_over_a_megabyte_is_refused_before_it_is_read(api):
+    client, keys, _ = api
+    response = client.post("/feedback", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                           headers={"X-API-Key": keys["bureau"], "Content-Type": "application/json"})
+    assert response.status_code == 413 and "请求体过大" in response.json()["detail"]

@@ -71,6 +71,8 @@ def test_train_on_the_sample_stores_a_versioned_model_and_the_service_says_which
     stored = json.loads(cli("models", "--format", "json").output)
     assert stored[0]["version"] == report["version"] and stored[0]["metrics"]["table"] == report["table"]
     assert stored[0]["data_window"]["first_event"] <= stored[0]["data_window"]["last_event"]
+    again = json.loads(cli("train", "--format", "json").output)  # same data, same weights: nothing new stored
+    assert again["version"] == report["version"] and len(json.loads(cli("models", "--format", "json").output)) == 1
     listed = json.loads(cli("match", "need", "N101", "--format", "json").output)
     if report["beat_scorer"]:
         assert listed["ranker"] == report["version"]

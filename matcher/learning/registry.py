@@ -21,6 +21,10 @@ def save_model(session: Session, report) -> str:
     """Store a training attempt (also the ones that lost: the log shows why the scorer is still served)."""
     now = dt.datetime.now()
     digest = hashlib.sha256(json.dumps([report.weights, report.window], sort_keys=True).encode()).hexdigest()[:8]
+    newest = session.scalars(select(models.RankerModel).order_by(models.RankerModel.created_at.desc(),
+                                                                 models.RankerModel.version.desc())).first()
+    if newest is not None and newest.version.endswith(f"-{digest}"):
+        return newest.version  # the same weights from the same data window: training again stores nothing new
     version = f"learned:{now:%Y%m%d-%H%M%S}-{digest}"
     metrics = {"table": report.table, "eta": report.eta, "counts": report.counts}
     session.add(models.RankerModel(version=version, kind="pairwise-logistic", weights=report.weights or {},
