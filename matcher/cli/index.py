@@ -87,13 +87,15 @@ class _ProgressBar:
 
 def update_index_after_import(ctx: typer.Context) -> None:
     """The CLI half of "fresh index": after a successful import, encode what changed, with a progress bar."""
-    from embeddings.dense_index import IndexModelMismatch
-    from matcher.indexing import index_dir, is_built, update_after_import
+    from matcher.index_location import index_dir, is_built
 
     folder = index_dir(ctx.obj.db_url)
     if not is_built(folder):
         typer.echo("提示：还没有建立索引；运行 cxy index build 后，新数据才会出现在匹配结果中", err=True)
         return
+    from embeddings.dense_index import IndexModelMismatch
+    from matcher.indexing import update_after_import
+
     try:
         with _ProgressBar() as bar:
             reports = update_after_import(ctx.obj.engine(), progress=bar, folder=folder)

@@ -125,11 +125,11 @@ def _where(grid: Grid) -> str:
 def _jsonl_records(kind: str, path: Path, columns) -> tuple[list[Record], list[str]]:
     from matcher.ingest.columns import canonical_column
 
-    records, ignored = [], set()
+    records, ignored, known = [], set(), {}
     for number, obj in read_jsonl(path):
         cells, headers = {}, {}
         for key, value in obj.items():
-            column = canonical_column(kind, key, columns)
+            column = known[key] if key in known else known.setdefault(key, canonical_column(kind, key, columns))
             if column is None:
                 ignored.add(key)
             else:
