@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.ingest.loader import ImportReport, Record, audit_reports, upsert, validate
+from matcher.ingest.prepare import need_title
 from matcher.ingest.problems import ImportFailed, Problem
 from matcher.ingest.readers import check_readable, read_xlsx
 from matcher.ingest.values import clean_text, halfwidth
@@ -130,11 +131,6 @@ def split_items(text: str) -> list[str]:
     bounds = [m.start() for m in _ITEM_START.finditer(text)][1:] + [len(text)]
     items = [text[s:e].strip(" ；;。\n") for s, e in zip(starts, bounds, strict=True)]
     return [item for item in items if item]
-
-
-def need_title(item: str) -> str:
-    first = re.split(r"[，。；;,!！?？\n]", item, maxsplit=1)[0].strip()
-    return first if len(first) <= 40 else first[:38] + "…"
 
 
 def wished_institutions(text: str | None, known_names: list[str]) -> list[str] | None:
