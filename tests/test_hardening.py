@@ -38,8 +38,10 @@ def test_impossible_diversity_settings_are_a_422_that_says_what_is_allowed(api, 
 def test_a_megabyte_of_query_text_is_refused_before_any_work_and_nothing_is_stored(api):
     client, keys, cli = api
     runs = cli.query("SELECT count(*) FROM recommendation_runs")[0][0]
-    response = client.post("/match/text", json={"text": "陶瓷" * 500_000}, headers={"X-API-Key": keys["bureau"]})
+    response = client.post("/match/text", json={"text": "陶瓷" * 3000}, headers={"X-API-Key": keys["bureau"]})
     assert response.status_code == 422 and "最多 5000 个字符" in response.json()["detail"][0]["msg"]
+    huge = client.post("/match/text", json={"text": "陶瓷" * 500_000}, headers={"X-API-Key": keys["bureau"]})
+    assert huge.status_code == 413
     assert cli.query("SELECT count(*) FROM recommendation_runs")[0][0] == runs
 
 
