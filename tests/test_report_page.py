@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from matcher.matching.features import FEATURES
 from matcher.matching.service import MatchService
 from matcher.reports import charts
 from matcher.reports import coverage as cov
@@ -19,6 +20,7 @@ from matcher.reports.monthly import run_monthly
 from matcher.reports.page import render_page
 from matcher.settings import database_url
 from matcher.store.db import open_database, session_factory
+from matcher.web import stylesheet
 from tests.conftest import copy_sample_db
 
 MONTH = "2026-11"
@@ -151,6 +153,44 @@ def test_data_texts_are_escaped(data):
     assert HOSTILE not in page and "<b>粗体</b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "共同关键词：【氧化铝】 &amp; &lt;b&gt;粗体&lt;/b&gt;" in page  # 【】 marks kept as they are
+
+
+def header_of(page: str) -> str:
+    return page[page.index("<header>"):page.index("</header>")]
+
+
+def appendix_of(page: str) -> str:
+    return page[page.index('<section id="appendix"'):page.index("</main>")]
+
+
+def test_the_page_is_self_contained_with_the_consoles_stylesheet_inlined(page):
+    assert not re.search(r"<script", page, re.IGNORECASE) and "<link" not in page and "@import" not in page
+    # every src/href stays in the page: the table of contents' anchors, nothing on another host or file
+    targets = re.findall(r"""\b(?:src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)""", page)
+    assert targets and all(t.startswith("#") for t in targets)
+    assert all(u.startswith("data:") for u in re.findall(r"url\(\s*['\"]?([^)'\"]*)", page))
+    assert stylesheet() in page and page.count("<style>") == 1  # the console's one stylesheet, as it is
+
+
+def test_the_header_is_for_the_director_and_the_technical_appendix_holds_the_run(data, page):
+    header, appendix, meta = header_of(page), appendix_of(page), data.meta
+    weights = meta["params"]["ranker_weights"]
+    assert weights and meta["report_id"] and meta["model"] and meta["ranker"]
+    assert meta["data_as_of"] in header and "技术附录" in header  # the date, and a link to the appendix
+    for technical in (meta["report_id"], meta["model"], meta["ranker"], "权重", *(FEATURES[k] for k in weights)):
+        assert technical not in header and technical in appendix, technical
+    assert "<h2>技术附录</h2>" in appendix and page.index("<h2>推荐明细") < page.index("<h2>技术附录")
+    assert f"{FEATURES['semantic']} {weights['semantic']:g}" in appendix
+    assert "上月月报运行</th><td>无</td>" in appendix and "每项需求最多推荐 5 个团队" in appendix
+
+
+def test_the_print_stylesheet_lays_the_proposal_list_out_on_landscape_a4(page):
+    css = page[page.index("<style>"):page.index("</style>")]
+    assert re.search(r"@page report-list\{size:A4 landscape", css) and "section.report-list{page:report-list}" in css
+    assert '<section id="proposals" class="report-list">' in page
+    assert "details::details-content{content-visibility:visible" in css  # folded enterprises print unfolded
+    assert "table.proposals{table-layout:fixed}" in css
+    assert page.count('<table class="proposals"><colgroup>') == page.count("<details>")  # every list: fixed widths
 
 
 # ---- a month with nothing in it -------------------------------------------------------------------
