@@ -82,3 +82,28 @@ def test_a_json_body_over_a_megabyte_is_refused_before_it_is_read(api):
     response = client.post("/feedback", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
                            headers={"X-API-Key": keys["bureau"], "Content-Type": "application/json"})
     assert response.status_code == 413 and "请求体过大" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("amount", ["1e309", 1e300, "1e300万元", "Infinity"])
+def test_infinite_or_absurd_amounts_are_refused_and_nothing_is_stored(api, amount):
+    client, keys, cli = api
+    before = cli.query("SELECT count(*) FROM outcome_events")[0][0]
+    response = client.post("/feedback", json={"need_id": "N101", "team_id": "T102", "stage": "contract_signed",
+                                              "amount_wan": amount}, headers={"X-API-Key": keys["bureau"]})
+    assert response.status_code == 422 and response.json()["detail"].startswith("amount_wan：")
+    assert cli.query("SELECT count(*) FROM outcome_events")[0][0] == before
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    ("id,enterprise_id,title,budget_wan\nN777,E101,某需求,1e309\n".encode(), "有限的数字"),
+    ("id,enterprise_id,title\n".encode("utf-16")[:-1], "UTF-16 文本"),
+])
+def test_broken_numbers_and_truncated_text_in_an_upload_are_a_422_naming_the_file(api, body, said):
+    client, keys, cli = api
+    before = cli.dump()
+    response = client.post("/admin/import/needs", params={"filename": "needs.csv"}, content=body,
+                           headers={"X-API-Key": keys["admin"]})
+    assert response.status_code == 422
+    problems = response.json()["detail"]["problems"]
+    assert problems[0].startswith("needs.csv") and said in problems[0]
+    assert cli.dump() == before

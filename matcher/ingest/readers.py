@@ -35,7 +35,11 @@ class Grid:
 
 def decode_text(path: Path, data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # a truncated or damaged UTF-16 file (an odd number of bytes)
+            raise ImportFailed([Problem(path, reason=f"UTF-16 文本在第 {exc.start} 字节处损坏或被截断，请重新另存为"
+                                                     " UTF-8 或 Excel 文件")]) from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

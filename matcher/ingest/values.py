@@ -5,6 +5,7 @@ placeholders ("-", "/", "无" for text-free numbers, "面议") become None.
 """
 
 import calendar
+import math
 import re
 from datetime import date, datetime, timedelta
 
@@ -42,6 +43,8 @@ def parse_bool(value: object) -> bool | None:
     raise ValueError("应填 是/否、有/无、true/false 或 1/0")
 
 
+# A contract or budget above 一千亿元 is a typo or an attack (1e300 万元 was accepted and broke the funnel).
+MAX_AMOUNT_WAN = 1e7
 _AMOUNT_UNITS = (("亿元", 10000.0), ("亿", 10000.0), ("万元", 1.0), ("万", 1.0), ("元", 0.0001))
 
 
@@ -61,14 +64,19 @@ def parse_amount_wan(value: object) -> float | None:
             text, factor = text[: -len(unit)], unit_factor
             break
     try:
-        return _non_negative(float(text) * factor)
+        number = float(text) * factor
     except ValueError:
         raise ValueError("应填金额（万元），如 50 或 50万元") from None
+    return _non_negative(number)
 
 
 def _non_negative(number: float) -> float:
+    if not math.isfinite(number):
+        raise ValueError("金额应为有限的数字（不能是 NaN、Infinity 或 1e309 之类）")
     if number < 0:
         raise ValueError("金额不能为负")
+    if number > MAX_AMOUNT_WAN:
+        raise ValueError(f"金额 {number:g} 万元超过合理上限（{MAX_AMOUNT_WAN:g} 万元，即一千亿元），请检查单位")
     return number
 
 
