@@ -112,7 +112,7 @@ def test_an_admin_imports_a_file_and_a_bad_one_writes_nothing(served, tmp_path):
     refused = client.post("/admin/import/needs", params={"filename": "needs.csv"}, content=bad, headers=headers)
     assert refused.status_code == 422
     problem = refused.json()["detail"]["problems"][0]
-    assert "needs.csv" in problem and "row 2" in problem and "budget_wan" in problem
+    assert "needs.csv" in problem and "第 2 行" in problem and "budget_wan" in problem
     assert cli.query("SELECT count(*) FROM needs WHERE id='N950'") == [(0,)]
 
     good = "id,enterprise_id,title,description\nN950,E101,钕铁硼晶界扩散,减少镝铽用量\n".encode()

@@ -64,13 +64,15 @@ def stage_problem(history: list[tuple], stage: str, when: dt.date | None, correc
     """Why an event cannot follow a pair's ``history`` ((date, stage, correction) in order), or None."""
     if when is not None and when > dt.date.today():
         return f"日期 {when.isoformat()} 晚于今天"
-    if correction:
+    if correction or stage == "proposed":  # a pair proposed again in a later list is not going backwards
         return None
     furthest = None
     before = [e for e in history if when is None or e[0] is None or e[0] <= when]
     for _, earlier, was_correction in sorted(before, key=lambda e: e[0] or dt.date.min):
         rank = STAGE_ORDER[earlier]
-        furthest = rank if was_correction or furthest is None else max(furthest, rank)
+        # a correction sets the stage; a new proposal (a later list) starts the pair over
+        restart = was_correction or furthest is None or earlier == "proposed"
+        furthest = rank if restart else max(furthest, rank)
     if furthest is not None and STAGE_ORDER[stage] < furthest:
         reached = next(s for s, r in STAGE_ORDER.items() if r == furthest)
         return (f"阶段倒退：这对需求和团队已到「{STAGE_WORDS[reached]}」，不能再记「{STAGE_WORDS[stage]}」；"
