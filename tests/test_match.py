@@ -198,7 +198,7 @@ def test_a_new_need_is_matched_after_import_and_index_build(sample_db, tmp_path)
                                     "N900,E101,钕铁硼磁体晶界扩散,想用晶界扩散减少镝铽用量，降低磁体成本\n",
                                     encoding="utf-8")
     cli("import", "needs", tmp_path / "n.csv", "--no-index")  # the update that follows an import: test_intake_index
-    assert "new/changed 1" in cli("index", "status").output
+    assert "新增或改动 1" in cli("index", "status").output
     cli("index", "build")
     out = as_json(cli, "match", "need", "N900", "--top", "2")
     assert {r["team_id"] for r in out["results"]} & {"T516", "T517"}  # the NdFeB grain-boundary diffusion teams
