@@ -54,6 +54,7 @@ def import_upload(engine: Engine, kind: str, name: str, body: bytes, actor: Acto
         path.write_bytes(body)
         with write_session(engine) as session:
             reports = import_survey(session, path) if kind == "survey" else [import_file(session, kind, path)]
+            reports = [part for r in reports for part in (*r.also, r)]  # a needs sheet's enterprises first
             for r in reports:
                 record_audit(session, actor, "import", name,
                              {"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated})
