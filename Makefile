@@ -48,7 +48,7 @@ demo: $(STAMP)
 
 $(CHROMIUM):
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
