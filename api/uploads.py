@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from matcher.accounts.audit import Actor, record_audit
+from matcher.accounts.audit import Actor
 from matcher.ingest.loader import ImportReport, import_file
 from matcher.ingest.survey import import_survey
 from matcher.store.db import write_session
@@ -53,9 +53,7 @@ def import_upload(engine: Engine, kind: str, name: str, body: bytes, actor: Acto
         path = Path(folder) / name
         path.write_bytes(body)
         with write_session(engine) as session:
-            reports = import_survey(session, path) if kind == "survey" else [import_file(session, kind, path)]
-            reports = [part for r in reports for part in (*r.also, r)]  # a needs sheet's enterprises first
-            for r in reports:
-                record_audit(session, actor, "import", name,
-                             {"kind": r.kind, "rows": r.rows, "inserted": r.inserted, "updated": r.updated})
-    return reports
+            # the importers write the audit entries, in this transaction, under the given actor
+            reports = (import_survey(session, path, actor) if kind == "survey"
+                       else [import_file(session, kind, path, actor)])
+    return [part for r in reports for part in (*r.also, r)]  # a needs sheet's enterprises first

@@ -294,6 +294,9 @@ def test_a_good_upload_is_indexed_in_the_background_without_anyone_building_the_
         done = client.post("/console/imports", data={"csrf_token": token, "kind": "needs"},
                            files={"file": ("needs.csv", handle, "text/csv")})
     assert done.status_code == 200 and "已导入" in done.text
+    audited = cli.query("SELECT actor, actor_kind FROM audit_log WHERE action='import' AND target='needs.csv' "
+                        "AND actor_kind='user'")
+    assert audited == [("boss", "user")]  # once, under the admin who uploaded it
     deadline = time.time() + 120
     while "索引已更新" not in (page := client.get("/console/imports").text):
         assert time.time() < deadline and "失败" not in page, page[-2000:]
