@@ -323,3 +323,17 @@ def test_the_import_page_lists_probable_duplicates_and_merges_one_with_an_audit_
     assert cli.query("SELECT count(*) FROM needs WHERE enterprise_id='E301'") == [(0,)]
     last = cli.query("SELECT actor, action FROM audit_log WHERE action='merge' ORDER BY id DESC LIMIT 1")
     assert last == [("boss", "merge")]
+
+
+def test_a_recorded_follow_up_shows_on_the_next_list_at_once(app, cli):
+    client = client_for(app, "clerk")
+    page = client.get("/console/enterprises/E102").text
+    articles = re.findall(r'<article class="result".*?</article>', page, re.S)
+    fresh = next(a for a in articles if "本需求已有记录" not in a)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', re.search(r'<form class="followup".*?</form>',
+                                                                          fresh, re.S).group(0)))
+    client.post("/console/followup/record", data={**fields, "stage": "negotiating"})
+    again = client.get("/console/enterprises/E102").text
+    team_block = next(a for a in re.findall(r'<article class="result".*?</article>', again, re.S)
+                      if f'/console/teams/{fields["team_id"]}"' in a)
+    assert "本需求已有记录" in team_block and "洽谈中" in team_block

@@ -56,7 +56,7 @@ def test_a_bad_file_writes_nothing_on_postgresql(pg_cli, tmp_path):
     result = pg_cli("import", "teams", write_csv(tmp_path / "t.csv", [["id", "institution_id", "name"],
                                                                      ["T1", "I1", "乙"], ["T2", "I404", "丙"]]),
                     ok=False)
-    assert result.exit_code == 1 and "I404 is not in institutions" in result.output
+    assert result.exit_code == 1 and "I404 不在高校院所中" in result.output
     assert pg_count(str(pg_cli.db), "teams") == 0
 
 

@@ -43,6 +43,8 @@ def post_event(body: EventIn, request: Request, principal: CanRecord,
                              {"stage": body.stage, "event_id": result.event["id"], "run_id": body.run_id})
     except FeedbackError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    if result.created:
+        request.app.state.service.refresh_history()
     return JSONResponse({**result.event, "created": result.created},
                         status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

@@ -157,9 +157,9 @@ class MatchService:
             return choose_ranker(session)
 
     def data_signature(self) -> tuple:
-        """What a reload would see differently: the indexes' manifests and the stored entities (counts and
-        newest update times). Outcome events are left out: the service's own follow-up forms write them
-        all day, and a full reload per event would cost seconds on a large catalog."""
+        """What a reload would see differently: the indexes' manifests, the stored entities (counts and
+        newest update times), the trained rankers, and the newest outcome event (kept last: new events
+        only refresh the history, which is cheap, not the whole catalog)."""
         from sqlalchemy import func, select
 
         index = tuple((self.index_folder / c / "documents.json").stat().st_mtime_ns
@@ -169,7 +169,8 @@ class MatchService:
                            for m in (models.Institution, models.Team, models.Achievement, models.Enterprise,
                                      models.Need, models.Challenge))
             rankers = conn.execute(select(func.count()).select_from(models.RankerModel)).scalar()
-        return index, tables, rankers
+            events = conn.execute(select(func.max(models.OutcomeEvent.id))).scalar()
+        return index, tables, rankers, events
 
     def refresh_if_stale(self, every: float = 2.0) -> bool:
         """Reload when another process changed the data or the index (checked at most every ``every``
@@ -185,8 +186,22 @@ class MatchService:
         self._signature = signature
         if previous is None or previous == signature:
             return False
-        self.reload()
+        if previous[:-1] == signature[:-1]:
+            self.refresh_history()  # only outcome events changed
+        else:
+            self.reload()
         return True
+
+    def refresh_history(self) -> None:
+        """Re-read the outcome log into the catalog's history (after follow-up is recorded), so lists show
+        the pair's new stage at once without reloading the whole catalog."""
+        from matcher.matching.catalog import _summarise
+
+        if "catalog" not in self.__dict__:
+            return
+        catalog = self.catalog
+        with session_factory(self.engine)() as session:
+            catalog.history = _summarise(session, catalog.needs, catalog.enterprises, catalog.today)
 
     def reload(self) -> None:
         """Forget the catalog and indexes (after an import or an index build) and choose the ranker again

@@ -127,6 +127,7 @@ def record_followup(request: Request, user: StaffUser, form: CheckedForm):
             enterprise = session.get(models.Enterprise, need.enterprise_id)
     except FeedbackError as exc:
         return redirect(next_url, f"没有登记：{exc}", "error")
+    request.app.state.service.refresh_history()  # the next list shows the pair's new stage
     what = STAGE_LABELS.get(stage, stage)
     return redirect(next_url, f"已登记：{enterprise.name} × {team.name}，{what}"
                     + ("" if result.created else "（此前已登记过，未重复记录）"))
