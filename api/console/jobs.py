@@ -76,3 +76,11 @@ class Jobs:
     def recent(self, kind: str, limit: int = 5) -> list[Job]:
         jobs = [j for j in self._jobs.values() if j.kind == kind]
         return sorted(jobs, key=lambda j: j.started, reverse=True)[:limit]
+
+
+def jobs(request) -> Jobs:
+    """The app's one job registry (made on first use)."""
+    state = request.app.state
+    if not hasattr(state, "jobs"):
+        state.jobs = Jobs()
+    return state.jobs

@@ -46,6 +46,16 @@ def _credit(value: object) -> str | None:
         return None
 
 
+# kind -> (key label, id column, parent columns..., name column): how a stored row is named in a sheet.
+_NATURAL_KEYS = {
+    "institutions": ("name", models.Institution.id, models.Institution.name),
+    "teams": ("name", models.Team.id, models.Team.institution_id, models.Team.name),
+    "needs": ("title", models.Need.id, models.Need.enterprise_id, models.Need.title),
+    "achievements": ("title", models.Achievement.id, models.Achievement.team_id, models.Achievement.title),
+    "challenges": ("title", models.Challenge.id, models.Challenge.title),
+}
+
+
 class Registry:
     """What is stored, keyed the ways a sheet without ids can name it; loaded once per kind on demand."""
 
@@ -64,29 +74,11 @@ class Registry:
                 index.setdefault(("name", normal_name(name)), id_)
                 if code:
                     index.setdefault(("code", code), id_)
-        elif kind == "institutions":
-            for id_, name in self.session.execute(select(models.Institution.id, models.Institution.name)):
+        elif kind in _NATURAL_KEYS:
+            label, *columns = _NATURAL_KEYS[kind]
+            for id_, *parents, name in self.session.execute(select(*columns)):
                 index["ids"].add(id_)
-                index.setdefault(("name", normal_name(name)), id_)
-        elif kind == "teams":
-            for id_, inst, name in self.session.execute(
-                    select(models.Team.id, models.Team.institution_id, models.Team.name)):
-                index["ids"].add(id_)
-                index.setdefault(("name", inst, normal_name(name)), id_)
-        elif kind == "needs":
-            for id_, ent, title in self.session.execute(
-                    select(models.Need.id, models.Need.enterprise_id, models.Need.title)):
-                index["ids"].add(id_)
-                index.setdefault(("title", ent, normal_name(title)), id_)
-        elif kind == "achievements":
-            for id_, team, title in self.session.execute(
-                    select(models.Achievement.id, models.Achievement.team_id, models.Achievement.title)):
-                index["ids"].add(id_)
-                index.setdefault(("title", team, normal_name(title)), id_)
-        elif kind == "challenges":
-            for id_, title in self.session.execute(select(models.Challenge.id, models.Challenge.title)):
-                index["ids"].add(id_)
-                index.setdefault(("title", normal_name(title)), id_)
+                index.setdefault((label, *parents, normal_name(name)), id_)
         self._cache[kind] = index
         return index
 

@@ -5,8 +5,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from api.console.auth import AdminUser, CheckedForm, actor, short_session
-from api.console.jobs import Busy, Job
-from api.console.pages.reports import jobs
+from api.console.jobs import Busy, Job, jobs
 from api.console.render import redirect, render
 from matcher.accounts.audit import ACTION_LABELS, audit_entries, record_audit
 from matcher.accounts.users import ROLES, AccountError, create_user, set_disabled, set_password

@@ -84,7 +84,7 @@ def enterprise_page(request: Request, user: StaffUser, enterprise_id: str, top: 
         result = service.match_enterprise(enterprise_id, MatchOptions(top=top, why=[why_id] if why_id else []))
     except (OptionError, IndexNotBuilt) as exc:
         problem = str(exc)
-    results = _decorate(result.results) if result else []
+    results = decorate(result.results) if result else []
     return render(request, "console/enterprise.html", title=enterprise.name, section="enterprises",
                   e=enterprise, needs=needs, flags=flags, flag_names=FLAG_FILTERS, result=result, results=results,
                   problem=problem, why=why, why_note=why_note, why_rows=result.why if result else [],
@@ -102,7 +102,7 @@ def _why_team(request: Request, query: str) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
-def _decorate(results: list[dict]) -> list[dict]:
+def decorate(results: list[dict]) -> list[dict]:
     """Add what the page shows beside the service's explanation: plain reasons and a form key."""
     out = []
     for r in results:

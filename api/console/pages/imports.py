@@ -7,8 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
 from api.console.auth import AdminUser, CheckedForm, actor, short_session
-from api.console.jobs import Busy, Job
-from api.console.pages.reports import jobs
+from api.console.jobs import Busy, Job, jobs
 from api.console.render import redirect, render
 from api.uploads import MAX_UPLOAD_BYTES, BadUpload, clean_filename, import_upload
 from matcher.accounts.audit import record_audit

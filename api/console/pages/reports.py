@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
 from api.console.auth import CheckedForm, StaffUser, actor, short_session
-from api.console.jobs import Busy, Job, Jobs
+from api.console.jobs import Busy, Job, jobs
 from api.console.render import redirect, render
 from matcher.accounts.audit import record_audit
 from matcher.reports.month import Month
@@ -20,13 +20,6 @@ from matcher.store import models
 from matcher.store.db import write_session
 
 router = APIRouter(include_in_schema=False)
-
-
-def jobs(request: Request) -> Jobs:
-    state = request.app.state
-    if not hasattr(state, "jobs"):
-        state.jobs = Jobs()
-    return state.jobs
 
 
 def reports_folder(request: Request) -> Path:

@@ -4,7 +4,7 @@ and staff): describe what a team can do, get the open needs that fit. Both lists
 from fastapi import APIRouter, Request
 
 from api.console.auth import ConsoleUser, StaffUser
-from api.console.pages.enterprises import _decorate
+from api.console.pages.enterprises import decorate
 from api.console.plain import INSTITUTION_TYPES
 from api.console.render import render
 from matcher.matching.options import MatchOptions, OptionError
@@ -31,7 +31,7 @@ def _answer(ask, text: str, top: int, level: str):
 def text_match(request: Request, user: StaffUser, text: str = "", top: int = 10):
     text, result, problem = _answer(request.app.state.service.match_text, text, top, "team")
     return render(request, "console/textmatch.html", title="需求匹配", section="textmatch", text=text, top=top,
-                  result=result, results=_decorate(result.results) if result else [], problem=problem,
+                  result=result, results=decorate(result.results) if result else [], problem=problem,
                   types=INSTITUTION_TYPES)
 
 
