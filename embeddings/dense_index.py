@@ -6,10 +6,11 @@ or delete marks the old row dead and searches skip dead rows; when a quarter of 
 the index is compacted. The vectors are kept beside the faiss index so it can always be rebuilt.
 """
 
+import io
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import faiss
@@ -24,8 +25,16 @@ class DenseIndex:
     """Parameters: dimension; model_id (vectors from another model are refused on load); hnsw_from
     (collection size at which HNSW replaces the exact index); hnsw_m, ef_construction, ef_search."""
 
-    def __init__(self, dimension: int, model_id: str, *, hnsw_from: int = 50_000, hnsw_m: int = 32,
-                 ef_construction: int = 200, ef_search: int = 128):
+    def __init__(
+        self,
+        dimension: int,
+        model_id: str,
+        *,
+        hnsw_from: int = 50_000,
+        hnsw_m: int = 32,
+        ef_construction: int = 200,
+        ef_search: int = 128,
+    ):
         self.dimension, self.model_id = dimension, model_id
         self.hnsw_from, self.hnsw_m = hnsw_from, hnsw_m
         self.ef_construction, self.ef_search = ef_construction, ef_search
@@ -104,8 +113,9 @@ class DenseIndex:
         scores, rows = self._faiss.search(queries, fetch)
         results = []
         for score_row, index_row in zip(scores, rows, strict=True):
-            hits = [(self.ids[r], float(s)) for s, r in zip(score_row, index_row, strict=True)
-                    if r >= 0 and self.alive[r]]
+            hits = [
+                (self.ids[r], float(s)) for s, r in zip(score_row, index_row, strict=True) if r >= 0 and self.alive[r]
+            ]
             results.append(hits[:k])
         return results
 
@@ -129,9 +139,16 @@ class DenseIndex:
         (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
         if self._faiss is not None and self.kind == "hnsw":
             faiss.write_index(self._faiss, str(tmp / "hnsw.faiss"))  # the graph is costly to rebuild
-        meta = {"model_id": self.model_id, "dimension": self.dimension, "count": len(self.ids), "kind": self.kind,
-                "hnsw_from": self.hnsw_from, "hnsw_m": self.hnsw_m, "ef_construction": self.ef_construction,
-                "ef_search": self.ef_search}
+        meta = {
+            "model_id": self.model_id,
+            "dimension": self.dimension,
+            "count": len(self.ids),
+            "kind": self.kind,
+            "hnsw_from": self.hnsw_from,
+            "hnsw_m": self.hnsw_m,
+            "ef_construction": self.ef_construction,
+            "ef_search": self.ef_search,
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -141,21 +158,48 @@ class DenseIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path, model_id: str | None = None, rebuild_hint: str = "cxy index build --rebuild"
-             ) -> "DenseIndex":
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    def load(
+        cls,
+        folder: Path,
+        model_id: str | None = None,
+        rebuild_hint: str = "cxy index build --rebuild",
+        read: Callable[[str], bytes] | None = None,
+    ) -> "DenseIndex":
+        """The index saved in ``folder``; ``read(file name)`` fetches each file once (the search index passes
+        one that checks it against the manifest first). Arrays load with ``allow_pickle=False``. ValueError
+        when the files do not fit together; IndexModelMismatch when they come from another model."""
+        read = read or (lambda name: (folder / name).read_bytes())
+        meta = json.loads(read("meta.json").decode("utf-8"))
         if model_id is not None and meta["model_id"] != model_id:
             raise IndexModelMismatch(
-                f"the index in {folder} was built with model {meta['model_id']!r}, but the encoder is {model_id!r}; "
-                f"rebuild it with: {rebuild_hint}")
-        index = cls(meta["dimension"], meta["model_id"], hnsw_from=meta["hnsw_from"], hnsw_m=meta["hnsw_m"],
-                    ef_construction=meta["ef_construction"], ef_search=meta["ef_search"])
-        index.vectors = np.load(folder / "vectors.npy")
-        index.ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+                f"{folder} 中的索引是用模型 {meta['model_id']!r} 建立的，而现在的编码模型是 {model_id!r}；"
+                f"请运行：{rebuild_hint}"
+            )
+        index = cls(
+            meta["dimension"],
+            meta["model_id"],
+            hnsw_from=meta["hnsw_from"],
+            hnsw_m=meta["hnsw_m"],
+            ef_construction=meta["ef_construction"],
+            ef_search=meta["ef_search"],
+        )
+        index.vectors = np.load(io.BytesIO(read("vectors.npy")), allow_pickle=False)
+        index.ids = json.loads(read("ids.json").decode("utf-8"))
+        if not (isinstance(index.ids, list) and all(isinstance(i, str) for i in index.ids)):
+            raise ValueError("ids.json 不是字符串列表")
+        if index.vectors.dtype != np.float32 or index.vectors.shape != (len(index.ids), index.dimension):
+            raise ValueError(
+                f"vectors.npy 的形状 {index.vectors.shape} 与 {len(index.ids)} 个编号、{index.dimension} 维不符"
+            )
         index.alive = np.ones(len(index.ids), dtype=bool)
         index.row_of = {id_: row for row, id_ in enumerate(index.ids)}
-        if (folder / "hnsw.faiss").exists() and index.kind == "hnsw":
-            index._faiss = faiss.read_index(str(folder / "hnsw.faiss"))
+        if len(index.row_of) != len(index.ids):
+            raise ValueError("ids.json 中有重复的编号")
+        if meta.get("kind") == "hnsw" and index.kind == "hnsw":
+            graph = np.frombuffer(read("hnsw.faiss"), dtype=np.uint8)
+            index._faiss = faiss.deserialize_index(graph)  # faiss's own format: no code in it
+            if index._faiss.ntotal != len(index.ids) or index._faiss.d != index.dimension:
+                raise ValueError("hnsw.faiss 与 vectors.npy 不符")
             index._faiss.hnsw.efSearch = index.ef_search
         else:
             index._rebuild()

@@ -1,8 +1,8 @@
 """Folders of files built atomically and checked against a manifest of sizes and sha256 checksums.
 
-Shared by the model install and its int8 export: a folder is built in a temporary sibling and renamed
-into place under ``.<name>.lock``, so readers never see half a folder and concurrent builders do not
-collide; leftovers of an interrupted build are removed by the next one.
+Shared by the model install, its int8 export and the search index (``matcher.index_location``): a folder
+is built in a temporary sibling and renamed into place under ``.<name>.lock``, so readers never see half a
+folder and concurrent builders do not collide; leftovers of an interrupted build are removed by the next one.
 """
 
 import hashlib
@@ -45,49 +45,99 @@ def file_entries(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, dict[str
     return entries
 
 
+class FileProblem(ValueError):
+    """One file of a folder does not match its manifest: ``rel`` (path inside the folder) and ``why``."""
+
+    def __init__(self, rel: str, why: str):
+        self.rel, self.why = rel, why
+        super().__init__(f"{rel} {why}")
+
+
 def read_manifest(folder: Path, name: str, expected_format: int, error: Callable[[Path, str], Exception]) -> dict:
     """The JSON manifest ``folder/name`` with a file list and the expected format, else ``error(folder, why)``."""
     folder = Path(folder)
     path = folder / name
     if not folder.is_dir():
-        why = "it is not a directory" if folder.exists() else f"{name} is missing: the folder does not exist"
+        why = "它不是文件夹" if folder.exists() else f"{name} 缺失：文件夹不存在"
         raise error(folder, why)
     if not path.is_file():
-        raise error(folder, f"{name} is missing (interrupted or foreign install)")
+        raise error(folder, f"{name} 缺失（安装被中断，或不是本程序建立的文件夹）")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(folder, f"{name} is unreadable ({exc})") from exc
+        raise error(folder, f"{name} 无法读取（{exc}）") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise error(folder, f"{name} has no file list")
+        raise error(folder, f"{name} 中没有文件列表")
     if manifest.get("format") != expected_format:
-        raise error(folder, f"{name} has format {manifest.get('format')!r}, expected {expected_format}")
+        raise error(folder, f"{name} 的格式版本是 {manifest.get('format')!r}，应为 {expected_format}")
     return manifest
+
+
+def _entry(folder: Path, files: dict, rel: str) -> tuple[Path, dict]:
+    entry = files.get(rel)
+    if entry is None:
+        raise FileProblem(rel, "不在清单中")
+    target = (folder / rel).resolve()
+    size, digest = (entry.get("size"), entry.get("sha256")) if isinstance(entry, dict) else (None, None)
+    if folder.resolve() not in target.parents or not isinstance(size, int) or not isinstance(digest, str):
+        raise FileProblem(rel, "在清单中的条目无效")
+    return target, entry
+
+
+def check_files(folder: Path, files: dict, required: tuple[str, ...] = (), deep: bool = False) -> None:
+    """Raise FileProblem for the first file of ``folder`` that is missing or differs from its manifest
+    entry in ``files`` (sizes: a few stat calls; sha256 too when ``deep``)."""
+    folder = Path(folder)
+    for rel in required:
+        if rel not in files:
+            raise FileProblem(rel, "不在清单中")
+    for rel in files:
+        target, entry = _entry(folder, files, rel)
+        try:
+            if not target.is_file():
+                raise FileProblem(rel, "缺失" if not target.exists() else "不是普通文件")
+            size = target.stat().st_size
+            if size != entry["size"]:
+                raise FileProblem(rel, f"大小不符：实际 {size} 字节，清单记录 {entry['size']} 字节")
+            if deep and sha256_file(target) != entry["sha256"]:
+                raise FileProblem(rel, "内容与清单中的 sha256 校验和不符")
+        except OSError as exc:
+            raise FileProblem(rel, f"无法读取（{exc.strerror or exc}）") from exc
 
 
 def file_problem(folder: Path, files: dict, required: tuple[str, ...], deep: bool = False) -> str | None:
     """What is wrong with ``folder`` against its manifest ``files`` (sizes; sha256 too when ``deep``), or None."""
-    missing = [name for name in required if name not in files]
-    if missing:
-        return f"the manifest does not list {', '.join(missing)}"
-    root = folder.resolve()
-    for rel, entry in files.items():
-        target = (folder / rel).resolve()
-        if root not in target.parents or not isinstance(entry, dict):
-            return f"the manifest has a bad entry {rel!r}"
-        try:
-            size = target.stat().st_size
-        except FileNotFoundError:
-            return f"{rel} is missing"
-        if size != entry.get("size"):
-            return f"{rel} has {size} bytes, the manifest says {entry.get('size')}"
-        if deep and sha256_file(target) != entry.get("sha256"):
-            return f"{rel} does not match its sha256 checksum"
+    try:
+        check_files(folder, files, required, deep)
+    except FileProblem as problem:
+        return str(problem)
     return None
 
 
-def build_atomically(target: Path, build: Callable[[Path], object], is_current: Callable[[Path], bool],
-                     force: bool = False, lock_timeout: float = 30 * 60) -> Path:
+def read_listed(folder: Path, files: dict, rel: str) -> bytes:
+    """The bytes of ``folder/rel``, read once and checked against its manifest entry (size and sha256),
+    so whoever parses them next reads exactly what was written; FileProblem otherwise."""
+    target, entry = _entry(Path(folder), files, rel)
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        raise FileProblem(rel, "缺失") from None
+    except OSError as exc:
+        raise FileProblem(rel, f"无法读取（{exc.strerror or exc}）") from exc
+    if len(data) != entry["size"]:
+        raise FileProblem(rel, f"大小不符：实际 {len(data)} 字节，清单记录 {entry['size']} 字节")
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise FileProblem(rel, "内容与清单中的 sha256 校验和不符")
+    return data
+
+
+def build_atomically(
+    target: Path,
+    build: Callable[[Path], object],
+    is_current: Callable[[Path], bool],
+    force: bool = False,
+    lock_timeout: float = 30 * 60,
+) -> Path:
     """Fill a temporary sibling with ``build(tmp)`` and swap it in for ``target``, unless (and not ``force``)
     ``is_current(target)`` says the existing folder will do; ``is_current`` may raise to refuse instead."""
     from filelock import FileLock

@@ -254,7 +254,7 @@ class _CharNgramCounter:
         keys = digits.copy()
         for n in range(1, self.max_n + 1):
             if n > 1:
-                keys = keys[:-1] * self.base_ + digits[n - 1:]
+                keys = keys[:-1] * self.base_ + digits[n - 1 :]
             if n < self.min_n:
                 continue
             ok = blank[n:] == blank[:-n]
@@ -265,10 +265,12 @@ class _CharNgramCounter:
         if self.analyzer == "char_wb" and lengths.min() < self.min_n:
             # scikit-learn emits a padded word shorter than min_n once, whole.
             starts = np.cumsum(lengths + 1) - (lengths + 1)
-            short = [i for i in np.flatnonzero(lengths < self.min_n) if digits[starts[i]: starts[i] + lengths[i]].all()]
+            short = [
+                i for i in np.flatnonzero(lengths < self.min_n) if digits[starts[i] : starts[i] + lengths[i]].all()
+            ]
             for index in short:
                 key = 0
-                for digit in digits[starts[index]: starts[index] + lengths[index]].tolist():
+                for digit in digits[starts[index] : starts[index] + lengths[index]].tolist():
                     key = key * self.base_ + digit
                 key_parts.append(np.array([key], dtype=np.int64))
             doc_parts.append(np.asarray([owners[i] for i in short], dtype=np.int64))
@@ -336,12 +338,13 @@ class CharTfidfRetriever(_SparseRetriever):
         self.transformer_ = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(counts)
         return self.transformer_.transform(counts)
 
-    def _fit_vectorizer(self, prepared: list[str]) -> sp.csr_matrix:
+    def _new_vectorizer(self) -> TfidfVectorizer:
+        """The configured, unfitted TfidfVectorizer (also what ``embeddings.lexical_store`` restores into)."""
         options = {"analyzer": self.analyzer, "ngram_range": self.ngram_range}
         if self.analyzer in ("char", "char_wb"):
             grams = TfidfVectorizer(lowercase=False, **options)
             options = {"analyzer": _NonBlankGrams(grams.build_analyzer())}
-        vectorizer = TfidfVectorizer(
+        return TfidfVectorizer(
             **options,
             sublinear_tf=self.sublinear_tf,
             min_df=self.min_df,
@@ -349,6 +352,9 @@ class CharTfidfRetriever(_SparseRetriever):
             lowercase=False,
             dtype=np.float32,
         )
+
+    def _fit_vectorizer(self, prepared: list[str]) -> sp.csr_matrix:
+        vectorizer = self._new_vectorizer()
         try:
             matrix = vectorizer.fit_transform(prepared)
         except ValueError:  # empty vocabulary: no documents, only blank ones, or everything pruned
@@ -417,6 +423,7 @@ class Bm25Retriever(_SparseRetriever):
         self._parts: dict[str, list[str]] | None = None
 
     # The jieba tokenizer holds a lock and cannot be pickled; it is rebuilt from user_terms on demand.
+    # (Indexes are stored with ``embeddings.lexical_store``, not pickled; this serves copies in memory.)
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_tokenizer": None, "_parts": None}
 

@@ -3,23 +3,51 @@ step with the store incrementally (only new or changed documents are encoded; de
 
 The index folder sits beside a SQLite file (``demo.db`` -> ``demo.db.index/``); for other databases
 it is ``CXY_INDEX_DIR`` (default ``./cxy-index``).
+
+A build writes a whole new folder beside the old one and swaps it in (``embeddings.folder_build``): a build
+killed at any point leaves the old index or none, never half of one. What the old index holds is reused
+only after every file passed its checksum; a damaged index is rebuilt from scratch, so ``cxy index build``
+repairs whatever ``cxy index status`` reports.
 """
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from embeddings.dense_index import DenseIndex
+from embeddings.dense_index import DenseIndex, IndexModelMismatch
 from embeddings.encoder import Encoder
+from embeddings.folder_build import build_atomically, file_entries, fsync_dir
 from matcher.documents import COLLECTIONS, Document, documents, domain_terms
-from matcher.index_location import index_dir, is_built
-from matcher.matching.search import fit_lexical, ids_digest, lexical_digest, save_lexical
+from matcher.index_location import (
+    INDEX_FORMAT,
+    MANIFEST,
+    REBUILD_COMMAND,
+    IndexDamaged,
+    IndexNotBuilt,
+    IndexReader,
+    index_dir,
+    is_built,
+    verify_index,
+)
+from matcher.matching.search import CollectionSearch, fit_lexical, ids_digest, lexical_digest, save_lexical
 
-__all__ = ["index_dir", "is_built", "build_all", "build_collection", "collection_status", "update_after_import"]
+__all__ = [
+    "REBUILD_COMMAND",
+    "index_dir",
+    "is_built",
+    "build_all",
+    "build_collection",
+    "check_index",
+    "collection_status",
+    "update_after_import",
+]
 
-REBUILD_COMMAND = "cxy index build --rebuild"
+LEXICAL_FILES = ("lexical.json", "lexical-char.npz", "lexical-bm25.npz")
+_PARSE_ERRORS = (ValueError, KeyError, TypeError, RuntimeError)
 
 
 @dataclass
@@ -30,33 +58,81 @@ class BuildReport:
     removed: int
     unchanged: int
     kind: str
+    note: str = ""  # why the old index was not reused (it was damaged), if it was not
 
 
 def read_digests(folder: Path) -> dict[str, str]:
-    """Document id -> digest of the text indexed in a collection folder (empty if never built)."""
-    path = folder / "documents.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    """Document id -> digest of the text indexed in a collection folder (empty if never built);
+    IndexDamaged when the index is there but not as it was written."""
+    try:
+        manifest = verify_index(folder.parent)
+    except IndexDamaged:
+        raise
+    except IndexNotBuilt:
+        return {}
+    read = IndexReader(folder.parent, folder.name, manifest)
+    digests = read.json("documents.json")
+    if not isinstance(digests, dict):
+        raise read.damaged(TypeError("不是编号到摘要的对照表"))
+    return digests
 
 
 ENCODE_BATCH = 256
 
 
-def build_collection(session: Session, encoder: Encoder, folder: Path, collection: str,
-                     rebuild: bool = False, progress=None) -> BuildReport:
+def _reusable(folder: Path, model_id: str) -> tuple[dict | None, str]:
+    """(manifest of the old index if every file passed its checksum, else None; a note when it was damaged)."""
+    try:
+        manifest = verify_index(folder, deep=True)
+    except IndexDamaged as exc:
+        return None, f"原有索引不能沿用（{exc.path} {exc.why}），已从头重建"
+    except IndexNotBuilt:
+        return None, ""
+    if manifest["model_id"] != model_id:
+        raise IndexModelMismatch(
+            f"{folder} 中的索引是用模型 {manifest['model_id']!r} 建立的，而现在的编码模型是 "
+            f"{model_id!r}；请运行：{REBUILD_COMMAND}"
+        )
+    return manifest, ""
+
+
+def _old_collection(old: Path, collection: str, manifest: dict, model_id: str):
+    """(dense index, digests, lexical digest) of a collection of the verified old index."""
+    read = IndexReader(old, collection, manifest)
+    try:
+        dense = DenseIndex.load(old / collection, model_id, REBUILD_COMMAND, read)
+        digests = read.json("documents.json")
+        if not isinstance(digests, dict):
+            raise TypeError("documents.json")
+    except IndexModelMismatch:
+        raise
+    except (IndexNotBuilt, *_PARSE_ERRORS):  # checksums right but contents not ours: start it afresh
+        return None
+    return dense, digests, lexical_digest(old / collection)
+
+
+def build_collection(
+    session: Session,
+    encoder: Encoder,
+    out: Path,
+    collection: str,
+    old: Path | None = None,
+    manifest: dict | None = None,
+    progress=None,
+) -> BuildReport:
+    """Write ``collection`` into the new index folder ``out``, reusing what the old index ``old`` (with its
+    verified ``manifest``) holds for documents that did not change."""
     docs = documents(session, collection)
-    target = folder / collection
+    target = out / collection
     model_id = encoder.model_id
-    if target.exists() and not rebuild:
-        index = DenseIndex.load(target, model_id, REBUILD_COMMAND)
-        digests = read_digests(target)
-    else:
-        index, digests = DenseIndex(encoder.dimension, model_id), {}
+    reused = _old_collection(old, collection, manifest, model_id) if old is not None else None
+    index, digests, fitted_for = reused or (DenseIndex(encoder.dimension, model_id), {}, None)
     current = {doc.id: doc for doc in docs}
     changed: list[Document] = [doc for doc in docs if digests.get(doc.id) != doc.digest or doc.id not in index]
     gone = [doc_id for doc_id in list(index.row_of) if doc_id not in current]
     index.remove(gone)
     for start in range(0, len(changed), ENCODE_BATCH):
-        batch = changed[start:start + ENCODE_BATCH]
+        batch = changed[start : start + ENCODE_BATCH]
         index.add([d.id for d in batch], encoder.encode([d.text for d in batch], kind="passage"))
         if progress:
             progress(start + len(batch), len(changed), collection)
@@ -68,14 +144,54 @@ def build_collection(session: Session, encoder: Encoder, folder: Path, collectio
     ids = [doc.id for doc in docs]
     terms = domain_terms(session)
     digest = ids_digest(ids + sorted(terms), meta)
-    if rebuild or lexical_digest(folder, collection) != digest:
-        save_lexical(folder, collection, fit_lexical([d.text for d in docs], ids, terms), ids, digest)
+    if fitted_for == digest:  # same documents and terms: the old retrievers, byte for byte (checksums passed)
+        for name in LEXICAL_FILES:
+            shutil.copyfile(old / collection / name, target / name)
+    else:
+        save_lexical(target, fit_lexical([d.text for d in docs], ids, terms), digest)
     return BuildReport(collection, len(docs), len(changed), len(gone), len(docs) - len(changed), index.kind)
 
 
-def build_all(session: Session, encoder: Encoder, folder: Path, rebuild: bool = False,
-              progress=None) -> list[BuildReport]:
-    return [build_collection(session, encoder, folder, c, rebuild, progress) for c in COLLECTIONS]
+def _write_manifest(folder: Path, model_id: str) -> None:
+    manifest = {"format": INDEX_FORMAT, "model_id": model_id, "files": file_entries(folder, skip=(MANIFEST,))}
+    with (folder / MANIFEST).open("w", encoding="utf-8") as out:
+        json.dump(manifest, out, ensure_ascii=False, indent=1)
+        out.flush()
+        os.fsync(out.fileno())  # the manifest is what says the folder is whole
+    fsync_dir(folder)
+
+
+def build_all(
+    session: Session, encoder: Encoder, folder: Path, rebuild: bool = False, progress=None
+) -> list[BuildReport]:
+    """Build the whole index of ``folder`` anew beside it (reusing the old one's vectors unless ``rebuild``
+    or it is damaged) and swap it in; IndexModelMismatch (nothing changed) when the old one is another
+    model's and not ``rebuild``."""
+    folder = Path(folder)
+    reports: list[BuildReport] = []
+
+    def build(tmp: Path) -> None:
+        manifest, note = (None, "") if rebuild else _reusable(folder, encoder.model_id)
+        old = folder if manifest is not None else None
+        tmp.mkdir(parents=True)
+        reports[:] = [build_collection(session, encoder, tmp, c, old, manifest, progress) for c in COLLECTIONS]
+        _write_manifest(tmp, encoder.model_id)
+        verify_index(tmp)
+        if note:
+            reports[0].note = note
+
+    build_atomically(folder, build, lambda _: False, force=True)
+    return reports
+
+
+def check_index(folder: Path) -> dict:
+    """What can be told without the database: every file's size and sha256, then each collection loaded as
+    a search loads it (files that pass their checksums but do not fit together are caught too). Returns the
+    manifest; IndexNotBuilt, IndexDamaged or IndexModelMismatch (files of two models) otherwise."""
+    manifest = verify_index(folder, deep=True)
+    for collection in COLLECTIONS:
+        CollectionSearch.load(folder, collection, manifest["model_id"], REBUILD_COMMAND, manifest)
+    return manifest
 
 
 def pending(session: Session, folder: Path) -> int:
@@ -84,35 +200,56 @@ def pending(session: Session, folder: Path) -> int:
     for collection in COLLECTIONS:
         status = collection_status(session, folder, collection)
         total += status.get("new_or_changed", status.get("documents_in_store", 0)) + status.get(
-            "deleted_since_build", 0)
+            "deleted_since_build", 0
+        )
     return total
 
 
-def update_after_import(engine, encoder: Encoder | None = None, progress=None,
-                        folder: Path | None = None) -> list[BuildReport]:
+def update_after_import(
+    engine, encoder: Encoder | None = None, progress=None, folder: Path | None = None
+) -> list[BuildReport]:
     """After an import: bring the index beside ``engine``'s database up to date, encoding only what is
-    new or changed (as ``cxy index build``). ``progress(done, total, label)`` is called after each batch
-    of encoded documents (``label`` is the collection: needs, teams …; ``total`` counts that collection's
-    changed documents). Returns [] without loading the encoder when no index has been built yet (build
-    one with ``cxy index build``) or when nothing changed."""
+    new or changed (as ``cxy index build``; a damaged index is rebuilt). ``progress(done, total, label)``
+    is called after each batch of encoded documents (``label`` is the collection: needs, teams …; ``total``
+    counts that collection's changed documents). Returns [] without loading the encoder when no index has
+    been built yet (build one with ``cxy index build``) or when nothing changed."""
     from matcher.store.db import session_factory
 
     folder = folder or index_dir(engine.url.render_as_string(hide_password=False))
     with session_factory(engine)() as session:
-        if not is_built(folder) or pending(session, folder) == 0:
+        if not is_built(folder):
             return []
+        try:
+            if pending(session, folder) == 0:
+                return []
+        except IndexDamaged:
+            pass  # the build below replaces it
         return build_all(session, encoder or Encoder(), folder, progress=progress)
 
 
 def collection_status(session: Session, folder: Path, collection: str) -> dict:
-    target = folder / collection
+    """What is indexed of ``collection`` and what changed in the store since (a cheap check of the index
+    against its manifest first: IndexDamaged when it fails)."""
     docs = documents(session, collection)
-    if not (target / "meta.json").exists():
+    try:
+        manifest = verify_index(folder)
+    except IndexDamaged:
+        raise
+    except IndexNotBuilt:
         return {"collection": collection, "built": False, "documents_in_store": len(docs)}
-    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
-    digests = read_digests(target)
+    read = IndexReader(folder, collection, manifest)
+    meta, digests = read.json("meta.json"), read_digests(folder / collection)
+    try:
+        info = {"model_id": meta["model_id"], "kind": meta["kind"], "indexed": meta["count"]}
+    except (KeyError, TypeError) as exc:
+        raise read.damaged(exc) from exc
     stale = sum(1 for d in docs if digests.get(d.id) != d.digest)
     removed = len(set(digests) - {d.id for d in docs})
-    return {"collection": collection, "built": True, "model_id": meta["model_id"], "kind": meta["kind"],
-            "indexed": meta["count"], "documents_in_store": len(docs), "new_or_changed": stale,
-            "deleted_since_build": removed}
+    return {
+        "collection": collection,
+        "built": True,
+        **info,
+        "documents_in_store": len(docs),
+        "new_or_changed": stale,
+        "deleted_since_build": removed,
+    }

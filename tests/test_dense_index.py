@@ -75,7 +75,7 @@ def test_save_and_load_round_trip_and_refuse_another_model(tmp_path):
 
     loaded = DenseIndex.load(tmp_path / "ix", "model-a")
     assert len(loaded) == 29 and loaded.search(vectors[4:5], 1)[0][0][0] == "d4"
-    with pytest.raises(IndexModelMismatch, match="built with model 'model-a'.*cxy index build --rebuild"):
+    with pytest.raises(IndexModelMismatch, match="用模型 'model-a' 建立的.*cxy index build --rebuild"):
         DenseIndex.load(tmp_path / "ix", "model-b")
 
 

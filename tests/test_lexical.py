@@ -62,7 +62,15 @@ def test_user_terms_stay_whole():
 
 def test_tokenize_normalises_and_drops_punctuation_and_stopwords():
     assert tokenize("氮化硅陶瓷轴承球的气压烧结，（PCB、AOI）与5G等") == [
-        "氮化硅", "陶瓷", "轴承", "球", "气压", "烧结", "pcb", "aoi", "5g",
+        "氮化硅",
+        "陶瓷",
+        "轴承",
+        "球",
+        "气压",
+        "烧结",
+        "pcb",
+        "aoi",
+        "5g",
     ]
     assert tokenize("ＰＣＢ板ＡＯＩ檢測") == ["pcb", "板", "aoi", "检测"]  # full-width, traditional
     assert tokenize("鋰雲母焙燒提鋰", TERMS) == ["锂云母", "焙烧", "提", "锂"]
@@ -217,6 +225,66 @@ def test_pickle_round_trip(make):
     retriever = make().fit(TEXTS, IDS)
     restored = pickle.loads(pickle.dumps(retriever))
     assert np.array_equal(restored.scores("锂云母焙烧"), retriever.scores("锂云母焙烧"))
+
+
+STORED = {
+    **RETRIEVERS,
+    "word-tfidf": lambda: CharTfidfRetriever(analyzer="word", ngram_range=(1, 1)),
+    "char-pruned": lambda: CharTfidfRetriever(min_df=2, max_df=0.5),
+    "bm25-plain": lambda: Bm25Retriever(k1=1.2, b=0.5, stopwords=(), hmm=True, term_parts=False, char_bigrams=False),
+}
+QUERIES = ["锂云母焙烧", "鋰雲母", "PCB aoi 检测", "窑炉余热回收节能", "!!!", "", "完全无关的词语"]
+
+
+@pytest.mark.parametrize("make", list(STORED.values()), ids=list(STORED))
+@pytest.mark.parametrize("texts", [TEXTS, ["", "  "], []], ids=["corpus", "blank", "empty"])
+def test_stored_retrievers_load_without_pickle_and_score_identically(make, texts, tmp_path):
+    from embeddings import lexical_store
+
+    ids = IDS[: len(texts)] if texts is TEXTS else [f"d{i}" for i in range(len(texts))]
+    retriever = make().fit(texts, ids)
+    lexical_store.save(tmp_path, {"r": retriever}, digest="x")
+    reads = []
+
+    def read(name):
+        reads.append(name)
+        return (tmp_path / name).read_bytes()
+
+    document, loaded = lexical_store.load(read)
+    assert document["digest"] == "x" and sorted(reads) == ["lexical-r.npz", "lexical.json"]  # one read each
+    restored = loaded["r"]
+    assert type(restored) is type(retriever) and restored.ids_ == retriever.ids_
+    for query in QUERIES:
+        expected, got = retriever.scores(query), restored.scores(query)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), query
+        assert restored.search(query, 3) == retriever.search(query, 3)
+
+
+def test_stored_arrays_are_numbers_only_and_bad_data_is_refused(tmp_path):
+    import io
+
+    from embeddings import lexical_store
+
+    lexical_store.save(tmp_path, {"r": Bm25Retriever(user_terms=TERMS).fit(TEXTS, IDS)}, digest="x")
+    assert lexical_store.npz_bytes({"a": np.arange(3)}) == lexical_store.npz_bytes({"a": np.arange(3)})
+    with pytest.raises(ValueError, match="pickle"):  # an object array in the npz is never unpickled
+        buffer = io.BytesIO()
+        np.savez(buffer, data=np.array([object()], dtype=object))
+        lexical_store.npz_arrays(buffer.getvalue())
+    with pytest.raises(ValueError, match="npz"):
+        lexical_store.npz_arrays(b"PK\x03\x04 garbage")
+    state, arrays = lexical_store.dump(Bm25Retriever().fit(TEXTS, IDS))
+    for broken_state, broken_arrays in [
+        ({**state, "shape": [state["shape"][0], 3]}, arrays),
+        ({**state, "vocabulary": state["vocabulary"][:-1]}, arrays),
+        ({**state, "format": 99}, arrays),
+        ({k: v for k, v in state.items() if k != "k1"}, arrays),
+        (state, {**arrays, "indices": arrays["indices"] + 10**6}),
+        (state, {**arrays, "idf": arrays["idf"][:3]}),
+        (state, {**arrays, "data": arrays["data"].astype(np.float64)}),
+    ]:
+        with pytest.raises(ValueError):
+            lexical_store.restore(broken_state, broken_arrays)
 
 
 # ------------------------------------------------------------------------------------------- exact scores

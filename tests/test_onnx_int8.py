@@ -150,7 +150,7 @@ def test_altered_folder_is_detected(tmp_path, int8_folder):
     (copy / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(Int8ModelError):
         verify_int8_folder(copy)
-    with pytest.raises(Int8ModelError, match="missing"):
+    with pytest.raises(Int8ModelError, match="缺失"):
         verify_int8_folder(tmp_path / "nothing")
 
 

