@@ -141,10 +141,11 @@ def test_several_queries_print_json_lines_one_object_each(cli, tmp_path):
 
 def test_csv_output_has_one_row_per_result_with_the_query(cli):
     text = cli("match", "need", "N101", "N203", "--top", "3", "--format", "csv").output
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["query"], r["rank"]) for r in rows] == [("N101", "1"), ("N101", "2"), ("N101", "3"),
-                                                      ("N203", "1"), ("N203", "2"), ("N203", "3")]
-    assert all(r["team_name"] and r["institution"] and r["summary"] for r in rows)
+    assert text.startswith("\ufeff查询,排名,团队编号,团队,院所编号,所属院所,")  # Excel/WPS open it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert [(r["查询"], r["排名"]) for r in rows] == [("N101", "1"), ("N101", "2"), ("N101", "3"),
+                                                    ("N203", "1"), ("N203", "2"), ("N203", "3")]
+    assert all(r["团队"] and r["所属院所"] and r["推荐理由"] for r in rows)
 
 
 def test_table_output_reads_for_a_clerk(cli):
@@ -182,7 +183,7 @@ def test_bad_requests_fail_with_what_to_fix_and_store_nothing(cli, tmp_path):
     assert "可用 cap:N" in diversity.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "text": "ok"}\n{"id": 2}\n', encoding="utf-8")
-    assert "bad.jsonl line 2" in cli("match", "text", "--queries", bad, ok=False).output
+    assert "bad.jsonl 第 2 行" in cli("match", "text", "--queries", bad, ok=False).output
     assert cli.query("SELECT count(*) FROM recommendation_runs")[0][0] == before
 
 
@@ -202,3 +203,13 @@ def test_a_new_need_is_matched_after_import_and_index_build(sample_db, tmp_path)
     cli("index", "build")
     out = as_json(cli, "match", "need", "N900", "--top", "2")
     assert {r["team_id"] for r in out["results"]} & {"T516", "T517"}  # the NdFeB grain-boundary diffusion teams
+
+
+def test_marks_do_not_depend_on_the_processs_hash_seed():
+    import subprocess
+    import sys
+
+    code = "from matcher.matching.explain import mark; print(mark('电瓷厂的电瓷', ['电瓷', '瓷厂']))"
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout.strip() for seed in range(6)}
+    assert outputs == {"电【瓷厂】的【电瓷】"}

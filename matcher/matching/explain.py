@@ -26,7 +26,8 @@ def mark(sentence: str, terms: Sequence[str]) -> str:
         lowered = sentence.lower()
     taken = np.zeros(len(sentence), dtype=bool)
     spans = []
-    for term in sorted(set(terms), key=len, reverse=True):
+    # Longest first; ties by the term itself, so a stored run's marks are the same in every process.
+    for term in sorted(set(terms), key=lambda t: (-len(t), t)):
         start = lowered.find(term)
         while start >= 0:
             end = start + len(term)
