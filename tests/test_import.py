@@ -208,20 +208,24 @@ def test_one_bad_row_leaves_the_database_exactly_as_before(cli, tmp_path):
     assert cli.dump() == before
 
 
-def test_folder_import_is_all_or_nothing(cli, tmp_path):
+def test_folder_import_is_all_or_nothing_when_asked(cli, tmp_path):
     for kind, header, rows in DATASET[:3]:
         write_table(tmp_path / f"{kind}.csv", header, rows)
     write_csv(tmp_path / "enterprises.csv", [["id", "name", "high_tech"], ["E1", "甲公司", "也许"]])
-    out = failed(cli, "import", "all", tmp_path)
+    out = failed(cli, "import", "all", tmp_path, "--all-or-nothing")
     assert "enterprises.csv，第 2 行，「high_tech」列：应填 是/否、有/无、true/false 或 1/0" in out
     assert cli.query("SELECT count(*) FROM institutions") == [(0,)]
 
 
 def test_contact_fields_are_stored_and_marked_sensitive():
-    from matcher.store.models import Enterprise, Need
+    from matcher.store.models import BUREAU_ONLY, Enterprise, Need
 
-    sensitive = {c.name for model in (Enterprise, Need) for c in model.__table__.columns if c.info.get("sensitive")}
-    assert sensitive == {"contact_person", "contact_phone", "budget_wan", "budget_max_wan"}
+    marks = {c.name: c.info["sensitive"] for model in (Enterprise, Need) for c in model.__table__.columns
+             if "sensitive" in c.info}
+    assert {name for name, mark in marks.items() if mark is True} == {
+        "contact_person", "contact_phone", "budget_wan", "budget_max_wan"}  # shown where contacts are public
+    assert {name for name, mark in marks.items() if mark == BUREAU_ONLY} == {
+        "rd_conditions", "cooperation", "wished_institutions", "innovation_plan"}  # the survey's answers
 
 
 def test_dates_in_the_usual_chinese_forms():

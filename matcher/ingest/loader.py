@@ -19,20 +19,15 @@ from sqlalchemy.orm import Session
 
 from matcher.ingest.columns import kind_columns
 from matcher.ingest.header import ignored_headers, is_footer, locate_header
+from matcher.ingest.limits import OUTCOME_KEY_PREFIX, TABLES, json_type_error, row_limit_problem, too_long
 from matcher.ingest.problems import ImportFailed, Problem
-from matcher.ingest.readers import WORKBOOKS, Grid, check_readable, read_csv, read_jsonl, read_workbook
+from matcher.ingest.readers import WORKBOOKS, Grid, check_readable, read_csv, read_jsonl
 from matcher.ingest.schemas import ROW_MODELS, Row
 from matcher.ingest.values import clean_text
+from matcher.ingest.workbooks import read_workbook
 from matcher.store import models
 
-ORM_MODELS = {
-    "institutions": models.Institution,
-    "teams": models.Team,
-    "achievements": models.Achievement,
-    "enterprises": models.Enterprise,
-    "needs": models.Need,
-    "challenges": models.Challenge,
-}
+ORM_MODELS = {kind: model for kind, model in TABLES.items() if kind != "outcomes"}  # upserted by id
 KINDS = (*ORM_MODELS, "outcomes")
 KIND_NAMES = {"institutions": "高校院所", "teams": "团队", "achievements": "成果", "enterprises": "企业",
               "needs": "需求", "challenges": "榜单", "outcomes": "跟进记录", "survey": "摸底表", "all": "整个文件夹"}
@@ -84,8 +79,9 @@ def read_records(kind: str, path: Path) -> tuple[list[Record], list[str]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return _jsonl_records(kind, path, columns)
-    grids = [read_csv(path)] if suffix == ".csv" else read_workbook(path) if suffix in WORKBOOKS else []
-    records, notes, misses = [], [], []
+    grids, notes = ([read_csv(path)], []) if suffix == ".csv" else read_workbook(path) if suffix in WORKBOOKS \
+        else ([], [])
+    records, misses = [], []
     for grid in grids:
         found = locate_header(kind, grid, columns, model.REQUIRED)
         if isinstance(found, Problem):
@@ -115,7 +111,14 @@ def read_records(kind: str, path: Path) -> tuple[list[Record], list[str]]:
     notes += [f"{_where(g)}：没有 {kind} 表头，已跳过" for g in grids if g.sheet in {m.sheet for m in misses}]
     if not records:
         raise ImportFailed([Problem(path, reason="文件有表头，但没有数据行")])
+    _check_row_count(path, records)
     return records, notes
+
+
+def _check_row_count(path: Path, records: list) -> None:
+    problem = row_limit_problem(path, len(records))
+    if problem:
+        raise ImportFailed([problem])
 
 
 def _where(grid: Grid) -> str:
@@ -125,20 +128,33 @@ def _where(grid: Grid) -> str:
 def _jsonl_records(kind: str, path: Path, columns) -> tuple[list[Record], list[str]]:
     from matcher.ingest.columns import canonical_column
 
-    records, ignored, known = [], set(), {}
-    for number, obj in read_jsonl(path):
+    records, ignored, known, problems = [], set(), {}, []
+    lines = read_jsonl(path)
+    _check_row_count(path, lines)
+    for number, obj in lines:
         cells, headers = {}, {}
         for key, value in obj.items():
             column = known[key] if key in known else known.setdefault(key, canonical_column(kind, key, columns))
             if column is None:
                 ignored.add(key)
+                continue
+            wrong = json_type_error(kind, column, value)
+            if wrong:  # refused here: what follows (ids, names, parents) expects cells, not JSON structures
+                problems.append(Problem(path, number, key, _shown(value), wrong))
             else:
                 cells[column], headers[column] = value, key
         records.append(Record(path, None, number, cells, headers))
+    if problems:
+        raise ImportFailed(problems)
     if not records:
         raise ImportFailed([Problem(path, reason="文件里没有记录")])
     notes = [f"{path.name}：未使用的键 {'、'.join(sorted(ignored))}"] if ignored else []
     return records, notes
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def validate(kind: str, records: list[Record]) -> tuple[list[tuple[Record, Row]], list[Problem]]:
@@ -146,7 +162,7 @@ def validate(kind: str, records: list[Record]) -> tuple[list[tuple[Record, Row]]
     valid, problems = [], []
     for record in records:
         try:
-            valid.append((record, model.model_validate(record.cells)))
+            row = model.model_validate(record.cells)
         except ValidationError as exc:
             errors = exc.errors()
             for error in errors:
@@ -154,6 +170,15 @@ def validate(kind: str, records: list[Record]) -> tuple[list[tuple[Record, Row]]
                 if column == "id" and record.derived_id and len(errors) > 1:
                     continue  # the identifying field's own error says it
                 problems.append(record.problem(column, _reason(error)))
+            continue
+        # the store's column lengths, checked here: SQLite would take any length, PostgreSQL refuses
+        long = [(f, why) for f in sorted(row.model_fields_set | {"id"}) if (why := too_long(kind, f, getattr(row, f)))]
+        for field_name, why in long:
+            if not (field_name == "id" and record.derived_id and len(long) > 1):  # the name's own error says it
+                problems.append(Problem(record.path, record.row, record.headers.get(field_name, field_name),
+                                        None, why, record.sheet))
+        if not long:
+            valid.append((record, row))
     if kind != "outcomes":
         first_seen: dict[str, Record] = {}
         for record, row in valid:
@@ -279,12 +304,12 @@ def upsert(session: Session, kind: str, rows: list[tuple[Record, Row]], report: 
 def outcome_key(row: Row) -> str:
     """Same event content, same key: re-importing a file records each event once."""
     if row.id:
-        return f"import:{row.id}"
+        return f"{OUTCOME_KEY_PREFIX}{row.id}"
     fields = [row.need_id, row.team_id, row.stage, row.date, row.amount_wan, row.reason]
     if row.shown_rank is not None:  # appended only when present, so files without ranks keep their keys
         fields.append(row.shown_rank)
     content = "|".join(str(v) for v in fields)
-    return "import:" + hashlib.sha256(content.encode()).hexdigest()[:32]
+    return OUTCOME_KEY_PREFIX + hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
 def outcome_values(row: Row) -> dict:

@@ -99,7 +99,7 @@ def prepare_kind(session: Session, registry: Registry, kind: str, records: list[
         _fill_ids(registry, kind, records, notes)
     rows, problems = validate(kind, records)
     if kind in ("enterprises", "institutions"):
-        problems += _places(kind, rows, notes)
+        problems += check_places(kind, rows, notes)
     if kind == "outcomes":
         from matcher.feedback.events import check_outcome_rows
 
@@ -186,7 +186,9 @@ def _skip_unfilled_outcomes(records: list[Record], notes: list[str]) -> list[Rec
     return kept
 
 
-def _places(kind: str, rows, notes: list[str]) -> list[Problem]:
+def check_places(kind: str, rows, notes: list[str]) -> list[Problem]:
+    """Places against the official list, rewritten to their stored form (上栗 -> 上栗县); problems
+    name the nearest official names. Surveys use it too."""
     problems, seen = [], set()
     for record, row in rows:
         county = getattr(row, "county", None)

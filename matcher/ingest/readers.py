@@ -1,23 +1,24 @@
-"""Reading CSV, XLSX/XLS/ODS and JSONL files into raw rows, each tagged with where it came from.
+"""Reading CSV and JSONL files into raw rows, each tagged with where it came from (workbooks: ``workbooks``).
 
 CSV from Chinese Excel is often GB18030/GBK or UTF-8 with a BOM (and "Unicode text" exports are
 UTF-16 with tabs): the encoding and delimiter are detected. Sheets and header rows are located
 rather than assumed, because bureau spreadsheets start with title rows and carry extra sheets.
 
-Workbooks for tabular imports are read with python-calamine (one reader for .xlsx, .xls and .ods,
-faster than openpyxl, and indifferent to the stale sheet dimensions WPS writes). Merged cells are
-filled from their top-left cell, so a group header (联系方式 over 联系人 | 联系电话) and an enterprise
-merged down over its needs read like repeated cells.
+What cannot be read becomes one Chinese problem, never a traceback: a binary file, truncated UTF-16,
+a cell past csv's field limit, a quote left open that swallows the rows after it into one cell,
+JSON nested past the interpreter's recursion limit or with an integer past its digit limit.
 """
 
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from matcher.ingest.limits import MAX_JSON_LINE_CHARS
 from matcher.ingest.problems import ImportFailed, Problem
 
 SUPPORTED = (".csv", ".xlsx", ".xls", ".ods", ".jsonl")
@@ -34,6 +35,18 @@ class Grid:
 
 
 def decode_text(path: Path, data: bytes) -> str:
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise ImportFailed([Problem(path, reason="这是一个 Excel 工作簿，不是文本文件；"
+                                                 "请把扩展名改为 .xlsx（或 .xls）后再导入")])
+    text = _decode(path, data)
+    sample = text[:65536]
+    control = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n\x00")
+    if control > max(8, len(sample) // 100):  # NUL alone is a UTF-16 file without its BOM, and is dropped
+        raise ImportFailed([Problem(path, reason="不是文本文件（含大量控制字符），无法按 CSV/JSONL 读取")])
+    return text
+
+
+def _decode(path: Path, data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -47,7 +60,7 @@ def decode_text(path: Path, data: bytes) -> str:
             continue
     best = from_bytes(data).best()
     if best is None:
-        raise ImportFailed([Problem(path, reason="无法识别文本编码（已试 UTF-8、GB18030）")])
+        raise ImportFailed([Problem(path, reason="不是文本文件，或无法识别文本编码（已试 UTF-8、GB18030）")])
     return str(best)
 
 
@@ -55,91 +68,50 @@ def read_csv(path: Path) -> Grid:
     text = decode_text(path, path.read_bytes()).replace("\x00", "")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
-    rows = [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    try:
+        rows, starts = _parse_csv(path, text, delimiter, strict=True)
+    except csv.Error:  # a stray quote inside a cell ("abc"d): read as Excel would, then checked below
+        rows, starts = _parse_csv(path, text, delimiter, strict=False)
+    _check_swallowed(path, rows, starts, delimiter)
     return Grid(path, None, rows)
 
 
-def read_xlsx(path: Path) -> list[Grid]:
-    from openpyxl import load_workbook
-
+def _parse_csv(path: Path, text: str, delimiter: str, strict: bool) -> tuple[list[list[str]], list[int]]:
+    """Rows, and the text line each starts on (a quoted cell may hold line breaks)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    rows, starts, line = [], [], 1
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged or mislabelled file
-        raise ImportFailed([Problem(path, reason=f"不是可读取的 .xlsx 工作簿（{exc}）")]) from None
-    try:
-        return [
-            Grid(path, sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)])
-            for sheet in workbook.worksheets
-        ]
-    finally:
-        workbook.close()
+        for row in reader:
+            rows.append(row)
+            starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ImportFailed([Problem(path, row=line, reason=f"单元格过长（超过 {csv.field_size_limit()} 个字符），"
+                                                               "无法读取")]) from None
+        if "unexpected end of data" in str(exc):
+            raise ImportFailed([Problem(path, row=line, reason=_OPEN_QUOTE + "：这一行起到文件末尾都被读成了一个单元格"
+                                        "；请检查引号（\"）是否成对")]) from None
+        raise
+    return rows, starts
 
 
-def read_workbook(path: Path) -> list[Grid]:
-    """Every visible worksheet of an .xlsx, .xls or .ods file, merged cells filled in."""
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several types for a damaged or mislabelled file
-        raise ImportFailed([Problem(path, reason=f"不是可读取的 {path.suffix} 工作簿（{exc}）")]) from None
-    grids = []
-    try:
-        visible = {m.name for m in workbook.sheets_metadata if str(m.visible).lower().endswith("visible")}
-        for name in workbook.sheet_names:
-            if visible and name not in visible:
-                continue
-            sheet = workbook.get_sheet_by_name(name)
-            rows = [list(row) for row in sheet.to_python(skip_empty_area=False)]
-            ranges = sheet.merged_cell_ranges
-            if ranges is None and path.suffix.lower() == ".ods":
-                ranges = ods_merged_ranges(path).get(name, [])
-            _fill_merged(rows, ranges or [])
-            grids.append(Grid(path, name, [[None if cell == "" else cell for cell in row] for row in rows]))
-    finally:
-        workbook.close()
-    return grids
+_OPEN_QUOTE = "引号没有闭合"
 
 
-def ods_merged_ranges(path: Path) -> dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]:
-    """Merged cells of every sheet of an .ods file, as calamine reports them for .xlsx and .xls
-    (calamine does not read them from OpenDocument): ((top, left), (bottom, right)), 0-based."""
-    import zipfile
-    from xml.etree.ElementTree import iterparse
-
-    table = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-    ranges: dict[str, list] = {}
-    with zipfile.ZipFile(path) as archive, archive.open("content.xml") as content:
-        sheet, row, column = None, -1, 0
-        for event, element in iterparse(content, events=("start", "end")):
-            tag = element.tag
-            if event == "start" and tag == table + "table":
-                sheet, row = element.get(table + "name"), -1
-                ranges.setdefault(sheet, [])
-            elif event == "start" and tag == table + "table-row":
-                row, column = row + 1, 0
-            elif event == "end" and tag == table + "table-row":
-                row += int(element.get(table + "number-rows-repeated", "1")) - 1
-                element.clear()
-            elif event == "start" and tag in (table + "table-cell", table + "covered-table-cell"):
-                rows = int(element.get(table + "number-rows-spanned", "1"))
-                columns = int(element.get(table + "number-columns-spanned", "1"))
-                if rows > 1 or columns > 1:
-                    ranges[sheet].append(((row, column), (row + rows - 1, column + columns - 1)))
-                column += int(element.get(table + "number-columns-repeated", "1"))
-    return ranges
-
-
-def _fill_merged(rows: list[list[object]], ranges) -> None:
-    for (top, left), (bottom, right) in ranges:
-        if top >= len(rows) or left >= len(rows[top]):
-            continue
-        value = rows[top][left]
-        for r in range(top, min(bottom, len(rows) - 1) + 1):
-            row = rows[r]
-            row.extend([""] * (right + 1 - len(row)))
-            for c in range(left, right + 1):
-                row[c] = value
+def _check_swallowed(path: Path, rows: list[list[str]], starts: list[int], delimiter: str) -> None:
+    """A cell whose later lines look like whole rows (full of delimiters) is rows swallowed by a quote
+    left open, not a multi-line cell: report the line where it opened rather than import one row."""
+    width = max((len(row) for row in rows[:10]), default=0)
+    enough = max(2, width - 1)
+    for row, start in zip(rows, starts, strict=True):
+        line = start
+        for cell in row:
+            lines = cell.split("\n")
+            if len(lines) > 1 and any(part.count(delimiter) >= enough for part in lines[1:]):
+                raise ImportFailed([Problem(path, row=line, reason=(
+                    f"{_OPEN_QUOTE}：从这一行起的 {len(lines)} 行被读成了一个单元格；请检查引号（\"）是否成对"))])
+            line += len(lines) - 1
 
 
 def read_jsonl(path: Path) -> list[tuple[int, dict]]:
@@ -149,10 +121,21 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if len(line) > MAX_JSON_LINE_CHARS:
+            problems.append(Problem(path, row=number,
+                                    reason=f"这一行过长（{len(line)} 个字符，最多 {MAX_JSON_LINE_CHARS} 个）"))
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(path, row=number, reason=f"不是有效的 JSON（{exc.msg}）"))
+            problems.append(Problem(path, row=number, reason=f"不是有效的 JSON（{exc.msg}，第 {exc.colno} 个字符）"))
+            continue
+        except RecursionError:
+            problems.append(Problem(path, row=number, reason="JSON 嵌套过深，无法读取"))
+            continue
+        except ValueError:  # an integer past Python's digit limit for int(str)
+            problems.append(Problem(path, row=number, reason=f"数字位数过多（超过 {sys.get_int_max_str_digits()} 位），"
+                                                             "无法读取"))
             continue
         if not isinstance(record, dict):
             problems.append(Problem(path, row=number, reason="每行应是一个 JSON 对象"))

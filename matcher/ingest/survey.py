@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.ingest.loader import ImportReport, Record, audit_reports, upsert, validate
-from matcher.ingest.prepare import need_title
+from matcher.ingest.prepare import check_places, need_title
 from matcher.ingest.problems import ImportFailed, Problem
-from matcher.ingest.readers import check_readable, read_xlsx
+from matcher.ingest.readers import check_readable
 from matcher.ingest.values import clean_text, halfwidth
+from matcher.ingest.workbooks import read_xlsx
 from matcher.store import models
 
 # Field -> label stem, longest first so that a long label is not taken for a shorter one it contains.
@@ -63,6 +64,7 @@ class Answer:
 class SurveyBlock:
     sheet: str
     answers: dict[str, Answer] = field(default_factory=dict)
+    labels: dict[str, Answer] = field(default_factory=dict)  # where each label stands, answered or not
 
 
 def _label_of(cell: object) -> tuple[str, str | None] | None:
@@ -78,9 +80,12 @@ def _label_of(cell: object) -> tuple[str, str | None] | None:
     return None
 
 
-def read_blocks(path: Path) -> list[SurveyBlock]:
+def read_blocks(path: Path, notes: list[str] | None = None) -> list[SurveyBlock]:
     blocks: list[SurveyBlock] = []
-    for grid in read_xlsx(path):
+    grids, skipped = read_xlsx(path)
+    if notes is not None:
+        notes += skipped
+    for grid in grids:
         rows = grid.rows
         current: SurveyBlock | None = None
         for r, cells in enumerate(rows):
@@ -94,6 +99,7 @@ def read_blocks(path: Path) -> list[SurveyBlock]:
                     blocks.append(current)
                 if name in current.answers:
                     continue
+                current.labels.setdefault(name, Answer(cell, grid.sheet, r + 1, c + 1))
                 answer = Answer(inline, grid.sheet, r + 1, c + 1) if inline else _value_near(rows, r, c, grid.sheet)
                 if answer is not None:
                     current.answers[name] = answer
@@ -107,10 +113,12 @@ def _value_near(rows: list[list[object]], r: int, c: int, sheet: str) -> Answer 
         if clean_text(value) is not None:
             return None if _label_of(value) else Answer(value, sheet, r + 1, cc + 1)
     if r + 1 < len(rows):
+        # only the first filled cell below decides: when it is the next label (所属县区), its answer
+        # (上栗) is not this one's, so a blank 企业名称 stays blank instead of borrowing it
         for cc in range(c, min(c + 3, len(rows[r + 1]))):
             value = rows[r + 1][cc]
-            if clean_text(value) is not None and not _label_of(value):
-                return Answer(value, sheet, r + 2, cc + 1)
+            if clean_text(value) is not None:
+                return None if _label_of(value) else Answer(value, sheet, r + 2, cc + 1)
     return None
 
 
@@ -155,7 +163,8 @@ def enterprise_id_for(session: Session, name: str) -> str:
 
 def import_survey(session: Session, path: Path, actor=None, mark_key: bool = False) -> list[ImportReport]:
     check_readable(path)
-    blocks = read_blocks(path)
+    notes: list[str] = []
+    blocks = read_blocks(path, notes)
     if not blocks:
         raise ImportFailed([Problem(path, reason="没有找到附表1（任何工作表里都没有「企业名称」）")])
     known_names = list(session.scalars(select(models.Institution.name)))
@@ -163,9 +172,11 @@ def import_survey(session: Session, path: Path, actor=None, mark_key: bool = Fal
     for block in blocks:
         name = block.answers.get("name")
         if name is None or clean_text(name.value) is None:
-            first = next(iter(block.answers.values()))
-            problems.append(Problem(path, first.row, "企业名称", None, "表块没有企业名称",
-                                    block.sheet))
+            label = block.labels.get("name")  # its answer belongs in the cell to its right
+            column = (f"{get_column_letter(label.column + 1)}{label.row} 企业名称" if label
+                      else f"企业名称（{next(iter(block.answers.values())).cell} 所在的表块没有这一栏）")
+            problems.append(Problem(path, None, column, None,
+                                    "企业名称为空：每张附表1 都要填写企业名称（不会从别处补填）", block.sheet))
             continue
         enterprise_id = enterprise_id_for(session, clean_text(name.value))
         cells = {key: ticked(a.value) for key, a in block.answers.items() if key != "needs"}
@@ -185,10 +196,10 @@ def import_survey(session: Session, path: Path, actor=None, mark_key: bool = Fal
                                 {"title": f"{answer.cell} {LABELS['needs']}"}))
     enterprise_rows, enterprise_problems = validate("enterprises", enterprises)
     need_rows, need_problems = validate("needs", needs)
-    problems += enterprise_problems + need_problems
+    problems += enterprise_problems + need_problems + check_places("enterprises", enterprise_rows, notes)
     if problems:
         raise ImportFailed(problems)
-    reports = [ImportReport("enterprises", path), ImportReport("needs", path)]
+    reports = [ImportReport("enterprises", path, warnings=notes), ImportReport("needs", path)]
     upsert(session, "enterprises", enterprise_rows, reports[0])
     upsert(session, "needs", need_rows, reports[1])
     session.flush()

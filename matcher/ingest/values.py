@@ -53,7 +53,11 @@ def parse_amount_wan(value: object) -> float | None:
     if isinstance(value, bool):
         raise ValueError("应填金额（万元），不是 是/否")
     if isinstance(value, int | float):
-        return _non_negative(float(value))
+        try:
+            return _non_negative(float(value))
+        except OverflowError:  # a JSON integer of hundreds of digits
+            raise ValueError("金额" + NOT_FINITE) from None
+    _refuse_nan_text(value)
     text = clean_text(value)
     if text is None or text in UNKNOWN_AMOUNT:
         return None
@@ -70,9 +74,18 @@ def parse_amount_wan(value: object) -> float | None:
     return _non_negative(number)
 
 
+NOT_FINITE = "应为有限的数字（不能是 NaN、Infinity 或 1e309 之类）"
+
+
+def _refuse_nan_text(value: object) -> None:
+    """"NaN" is an empty placeholder in a text column, but in a number column it is a broken number."""
+    if isinstance(value, str) and value.strip().lower() == "nan":
+        raise ValueError(NOT_FINITE)
+
+
 def _non_negative(number: float) -> float:
     if not math.isfinite(number):
-        raise ValueError("金额应为有限的数字（不能是 NaN、Infinity 或 1e309 之类）")
+        raise ValueError("金额" + NOT_FINITE)
     if number < 0:
         raise ValueError("金额不能为负")
     if number > MAX_AMOUNT_WAN:
@@ -83,6 +96,9 @@ def _non_negative(number: float) -> float:
 def parse_int(value: object, low: int, high: int) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"应填 {low} 到 {high} 之间的整数")
+    _refuse_nan_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(NOT_FINITE)
     text = clean_text(value)
     if text is None:
         return None
@@ -237,11 +253,18 @@ def parse_phones(value: object) -> str | None:
     return "；".join(numbers) if numbers else text
 
 
+# Excel stores a long digit string typed into a number cell as a float: 15 significant digits survive,
+# the rest become zeros (913601... -> 9.13601E+17), so the code cannot be recovered from the cell.
+CREDIT_CODE_AS_NUMBER = ("统一社会信用代码被存成了数字，后几位已丢失（如 9.13601E+17）；"
+                         "请把该列设为文本格式后重新填写")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 def parse_credit_code(value: object) -> str | None:
     """A 统一社会信用代码: 18 characters (digits and capitals without I, O, S, V, Z), spaces ignored."""
+    if isinstance(value, float) or (isinstance(value, str) and _SCIENTIFIC.match(value.strip())):
+        raise ValueError(CREDIT_CODE_AS_NUMBER)
     text = clean_text(value)
     if text is None:
         return None
