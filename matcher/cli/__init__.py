@@ -4,10 +4,13 @@ from dataclasses import dataclass
 
 import typer
 
+from matcher.cli.chinese import install as install_chinese
 from matcher.settings import Settings, database_url
 
+install_chinese()  # typer's own words too: help panel titles, [default: …], the error panel
+
 app = typer.Typer(
-    help="cxy-matcher: 产学研 matchmaking for science & technology bureaus.",
+    help="cxy-matcher：为科技局做产学研对接，给企业技术需求找合适的高校院所团队，也给团队找有需求的企业。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -19,15 +22,23 @@ class State:
     db_url: str
 
     def engine(self):
-        from matcher.store.db import open_database
+        """The database; a command that has to wait for another writer says so instead of hanging silently."""
+        from matcher.store.db import BUSY_TIMEOUT_MS, open_database
 
-        return open_database(self.db_url)
+        def say_waiting() -> None:
+            typer.echo(
+                f"数据库正被另一个导入或写入占用，正在等待它完成（最多 {BUSY_TIMEOUT_MS // 1000} 秒）…", err=True
+            )
+
+        return open_database(self.db_url).execution_options(on_wait=say_waiting)
 
 
 @app.callback()
 def _root(
     ctx: typer.Context,
-    db: str = typer.Option(None, "--db", help="Database URL or SQLite file path (env CXY_DB; default cxy.db)."),
+    db: str = typer.Option(
+        None, "--db", help="数据库地址或 SQLite 文件路径（也可用环境变量 CXY_DB；默认是当前文件夹的 cxy.db）。"
+    ),
 ) -> None:
     ctx.obj = State(database_url(db or Settings().db))
 

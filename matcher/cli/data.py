@@ -24,22 +24,40 @@ def _print_reports(reports: list[ImportReport]) -> None:
 
 
 def _fail(exc: ImportFailed) -> None:
-    typer.echo(f"导入失败：{len(exc.problems)} 个问题；没有写入任何数据。", err=True)
+    from matcher.ingest.folder import FolderStopped
+
+    if isinstance(exc, FolderStopped):
+        if exc.imported:
+            typer.echo(f"已导入 {len({r.path for r in exc.imported})} 个文件：", err=True)
+            _print_reports(exc.imported)
+        typer.echo(f"{exc.path.name} 导入失败：{len(exc.problems)} 个问题；这个文件没有写入任何数据。", err=True)
+    else:
+        typer.echo(f"导入失败：{len(exc.problems)} 个问题；没有写入任何数据。", err=True)
     for problem in exc.problems:
         typer.echo(f"  {problem}", err=True)
+    if isinstance(exc, FolderStopped) and exc.skipped:
+        names = "、".join(p.name for p in exc.skipped)
+        typer.echo(f"其后的文件未导入：{names}。修正后重新运行同一命令即可，已导入的文件不会重复写入。", err=True)
     raise typer.Exit(1)
 
 
 def import_command(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help=f"One of: {', '.join(IMPORT_KINDS)}."),
-    path: Path = typer.Argument(..., help="A .csv, .xlsx, .xls, .ods or .jsonl file (a folder for 'all')."),
-    key: bool = typer.Option(False, "--key", help="Mark every enterprise of the file 重点企业 (key enterprise)."),
-    no_index: bool = typer.Option(False, "--no-index", help="Skip the incremental index update after the import."),
+    kind: str = typer.Argument(..., help=f"数据类型，可选：{'、'.join(IMPORT_KINDS)}。"),
+    path: Path = typer.Argument(..., help="要导入的 .csv、.xlsx、.xls、.ods 或 .jsonl 文件"
+                                "（类型为 all 时是一个文件夹）。"),
+    key: bool = typer.Option(False, "--key", help="把文件里的企业都标为重点企业。"),
+    no_index: bool = typer.Option(False, "--no-index", help="导入后不更新索引（默认会把新数据编入索引）。"),
+    all_or_nothing: bool = typer.Option(
+        False, "--all-or-nothing",
+        help="仅用于 all：整个文件夹一次写入，有一个文件出错就全部不写（默认逐个文件写入，"
+             "不让其他用户久等）。"),
 ) -> None:
-    """Import a file of KIND; the whole file is validated first and written in one transaction, then the
-    index (where one is built) is brought up to date."""
-    from matcher.ingest.folder import import_folder
+    """导入一个数据文件（KIND 为数据类型）。
+
+    先检查整个文件，无误后一次写入，然后更新索引（已建立索引时）。
+    """
+    from matcher.ingest.folder import import_folder, import_folder_by_file
     from matcher.ingest.loader import import_reports, unknown_kind_message
     from matcher.ingest.survey import import_survey
     from matcher.store.db import write_session
@@ -49,20 +67,29 @@ def import_command(
         raise typer.Exit(2)
     engine = ctx.obj.engine()
     try:
-        with write_session(engine) as session:
-            if kind == "all":
-                reports = import_folder(session, path, key=key)
-            elif kind == "survey":
-                reports = import_survey(session, path, mark_key=key)
-            else:
-                reports = import_reports(session, kind, path, key=key)
+        if kind == "all" and not all_or_nothing:
+            reports = import_folder_by_file(engine, path, key=key)
+        else:
+            with write_session(engine) as session:
+                if kind == "all":
+                    reports = import_folder(session, path, key=key)
+                elif kind == "survey":
+                    reports = import_survey(session, path, mark_key=key)
+                else:
+                    reports = import_reports(session, kind, path, key=key)
     except ImportFailed as exc:
+        if getattr(exc, "imported", None) and not no_index:  # the files before the refused one are in
+            _update_index(ctx)
         _fail(exc)
     _print_reports(reports)
     if not no_index:
-        from matcher.cli.index import update_index_after_import
+        _update_index(ctx)
 
-        update_index_after_import(ctx)
+
+def _update_index(ctx: typer.Context) -> None:
+    from matcher.cli.index import update_index_after_import
+
+    update_index_after_import(ctx)
 
 
 TABLES = ("institutions", "teams", "achievements", "enterprises", "needs", "challenges",
@@ -72,7 +99,7 @@ TABLE_NAMES = {"institutions": "高校院所", "teams": "团队", "achievements"
 
 
 def status(ctx: typer.Context) -> None:
-    """Row counts of the database."""
+    """数据库中各类数据的条数。"""
     from matcher.store import models
     from matcher.store.db import session_factory
 
@@ -85,12 +112,13 @@ def status(ctx: typer.Context) -> None:
             typer.echo(f"{TABLE_NAMES[table]:<8} {table:<20} {count:>7}")
 
 
-db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+db_app = typer.Typer(help="数据库结构的升级与版本查看。", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
-    """Migrate the database to REVISION (default: the newest)."""
+def db_upgrade(ctx: typer.Context,
+               revision: str = typer.Argument("head", help="目标版本（默认 head，即最新版本）。")) -> None:
+    """把数据库结构升级到 REVISION 版本（默认最新）。"""
     from matcher.store.db import current_revision, make_engine, upgrade
 
     engine = make_engine(ctx.obj.db_url)
@@ -100,7 +128,7 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
 
 @db_app.command("revision")
 def db_revision(ctx: typer.Context) -> None:
-    """Print the database's current schema revision and the newest one."""
+    """显示数据库结构的当前版本和最新版本。"""
     from matcher.store.db import current_revision, head_revision, make_engine
 
     typer.echo(f"当前版本 {current_revision(make_engine(ctx.obj.db_url))}  最新版本 {head_revision()}")
@@ -118,14 +146,18 @@ def register(app: typer.Typer) -> None:
 
 
 def generate(
-    folder: Path = typer.Argument(..., help="Output folder (import it with `cxy import all FOLDER`)."),
-    achievements: int = typer.Option(1000, help="Number of achievements."),
-    teams: int = typer.Option(None, help="Number of teams (default: achievements / 5)."),
-    enterprises: int = typer.Option(None, help="Number of enterprises (default: teams / 2)."),
-    seed: int = typer.Option(0, help="Random seed; the same seed writes the same corpus."),
+    folder: Path = typer.Argument(..., help="输出文件夹（之后可用 cxy import all 文件夹 导入）。"),
+    achievements: int = typer.Option(1000, help="成果条数。"),
+    teams: int = typer.Option(None, help="团队数（默认为成果数的五分之一）。"),
+    enterprises: int = typer.Option(None, help="企业数（默认为团队数的一半）。"),
+    seed: int = typer.Option(0, help="随机种子；同一个种子生成同样的数据。"),
 ) -> None:
-    """Write a synthetic corpus for speed benchmarks (meaningless text: never for quality claims)."""
+    """生成测速用的模拟数据。
+
+    文字没有实际意义，不能用来评价匹配质量。
+    """
     from matcher.synthetic import CorpusSize, generate_corpus
 
     counts = generate_corpus(folder, CorpusSize(achievements, teams, None, enterprises), seed)
-    typer.echo(", ".join(f"{kind} {count}" for kind, count in counts.items()) + f"  -> {folder}")
+    typer.echo("已生成：" + "，".join(f"{TABLE_NAMES.get(kind, kind)} {count}" for kind, count in counts.items())
+               + f"  → {folder}")

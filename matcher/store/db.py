@@ -15,23 +15,25 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another to finish before giving up
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite files get the pragmas described in the module docstring."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 60})
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if url not in ("sqlite://", "sqlite:///:memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
@@ -39,9 +41,31 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+        options = conn.get_execution_options()
+        if not options.get("write"):
+            conn.exec_driver_sql("BEGIN")
+        elif options.get("on_wait") is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not _begin_at_once(conn):
+            options["on_wait"]()
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _begin_at_once(conn) -> bool:
+    """Try to take SQLite's write lock without waiting; False when another writer holds it, so the
+    caller can say that it waits before it does (the busy timeout is restored either way)."""
+    try:
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return True
+    except OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return False
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def alembic_config(engine: Engine) -> Config:
