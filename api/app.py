@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import console
+from api.limits import Admission, Busy, TrainGuard, is_heavy
 from api.routers import admin, challenges, entities, feedback, match
-from api.validation import validation_handler
+from api.validation import declare_errors, http_error_handler, validation_handler
 from embeddings.dense_index import IndexModelMismatch
 from matcher.matching.options import OptionError
 from matcher.matching.search import IndexNotBuilt
@@ -38,9 +40,12 @@ def _status_handler(code: int):
 
 
 def create_app(db: str | None = None, service: MatchService | None = None, warm: bool = True,
-               settings: Settings | None = None) -> FastAPI:
+               settings: Settings | None = None, admission: Admission | None = None,
+               train_guard: TrainGuard | None = None) -> FastAPI:
     """Parameters: db (URL or SQLite path; default CXY_DB); service (an already loaded MatchService);
-    warm: load the model and indexes before serving the first request; settings (default: from CXY_*)."""
+    warm: load the model and indexes before serving the first request; settings (default: from CXY_*);
+    admission: how many heavy requests run and wait (default CXY_MAX_ACTIVE, CXY_MAX_WAITING);
+    train_guard: how often POST /admin/train may train on unchanged data (CXY_TRAIN_INTERVAL_MINUTES)."""
     settings = settings or Settings()
     engine = service.engine if service is not None else open_database(database_url(db or settings.db))
 
@@ -82,12 +87,31 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
             await run_in_threadpool(svc.refresh_if_stale)
         return await call_next(request)
 
+    app.state.admission = admission or Admission.from_env()
+    app.state.train_guard = train_guard or TrainGuard()
+
+    @app.middleware("http")
+    async def _admit(request: Request, call_next):
+        # Outermost: a full queue is refused before any other work (key check, change check, body read).
+        if not is_heavy(request.method, request.url.path):
+            return await call_next(request)
+        try:
+            async with request.app.state.admission.slot():
+                return await call_next(request)
+        except Busy as busy:
+            headers = {"Retry-After": str(busy.retry_after)}
+            if request.url.path.startswith("/console"):  # a person's browser: the sentence, not JSON
+                return PlainTextResponse(str(busy), status.HTTP_503_SERVICE_UNAVAILABLE, headers)
+            return JSONResponse({"detail": str(busy)}, status.HTTP_503_SERVICE_UNAVAILABLE, headers)
+
     console.install(app)
     app.state.settings = settings
+    declare_errors(app)
 
     for error, code in ERROR_STATUS.items():
         app.add_exception_handler(error, _status_handler(code))
     app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
     @app.get("/health", tags=["service"], summary="Liveness and what is loaded")
     def health(request: Request):

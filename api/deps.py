@@ -30,14 +30,14 @@ ServiceDep = Annotated[MatchService, Depends(get_service)]
 
 def current_principal(request: Request, key: Annotated[str | None, Depends(api_key_header)]) -> Principal:
     if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send an API key in the X-API-Key header "
-                            "(create one with: cxy key create --role bureau --name NAME)")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "缺少 API 密钥：请在请求头 X-API-Key 中发送密钥"
+                            "（创建密钥：cxy key create --role bureau --name 名称）")
     # A session of its own, closed before the endpoint runs: a request that held this connection for its
     # whole life and took a second one to store its run deadlocked the pool at ~15 requests in flight.
     with session_factory(request.app.state.engine)() as session:
         principal = principal_for(session, key)
     if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "API 密钥未知或已吊销：请向管理员索取新密钥")
     return principal
 
 
@@ -52,9 +52,9 @@ ROLE_RIGHTS = {"bureau": {"match", "firms", "read", "runs", "feedback"},
 def require(right: str):
     def check(principal: CurrentPrincipal) -> Principal:
         if right not in ROLE_RIGHTS.get(principal.role, set()):
-            allowed = ", ".join(r for r, rights in ROLE_RIGHTS.items() if right in rights)
+            allowed = "、".join(r for r, rights in ROLE_RIGHTS.items() if right in rights)
             raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"the {principal.role} role may not use this endpoint (needs one of: {allowed})")
+                                f"{principal.role} 角色的密钥不能使用此接口（需要以下角色之一：{allowed}）")
         return principal
 
     return Depends(check)

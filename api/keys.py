@@ -33,9 +33,9 @@ def digest(key: str) -> str:
 
 def create_key(session: Session, role: str, name: str, team_id: str | None = None) -> tuple[ApiKey, str]:
     if role not in API_ROLES:
-        raise ValueError(f"role {role!r}: use one of {', '.join(API_ROLES)}")
+        raise ValueError(f"角色 {role!r} 不可用；可用：{'、'.join(API_ROLES)}")
     if role == "researcher" and not team_id:
-        raise ValueError("a researcher key belongs to a team: give --team TEAM_ID")
+        raise ValueError("科研人员的密钥属于一个团队：请用 --team 团队编号 指定")
     key = "cxy_" + secrets.token_urlsafe(24)
     row = ApiKey(name=name, role=role, team_id=team_id, key_hash=digest(key))
     session.add(row)

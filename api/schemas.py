@@ -4,9 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from matcher.matching.options import MatchOptions
-
-MAX_QUERY_TEXT = 5000  # a need is a paragraph; 1 MB of text cost 33 s of CPU and was stored in the run
+from matcher.matching.options import MAX_QUERY_TEXT, MatchOptions
 
 
 class ListOptions(BaseModel):
@@ -75,3 +73,29 @@ class ImportResponse(BaseModel):
     updated: int
     unchanged: int
     warnings: list[str]
+
+
+class FieldError(BaseModel):
+    """One invalid parameter or body field; ``msg`` says in Chinese which one and what it accepts."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Error(BaseModel):
+    """Every refusal (4xx, 503): ``detail`` says in Chinese what is wrong and how to fix it; a request that
+    fails validation gets a list with one entry per invalid field instead."""
+
+    detail: str | list[FieldError]
+
+
+class ImportProblems(BaseModel):
+    message: str
+    problems: list[str] = Field(description="row, column and reason of each problem (the first 1,000)")
+
+
+class ImportRefusal(BaseModel):
+    """An import refused: as ``Error``, or the problems of a file that was read but not written."""
+
+    detail: str | list[FieldError] | ImportProblems

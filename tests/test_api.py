@@ -2,6 +2,7 @@
 contact fields for researchers, admin imports, and errors that say what to fix."""
 
 import json
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,7 +80,7 @@ def test_a_researcher_may_search_firms_for_their_own_team_only(served):
     own = get(client, key, "/firms/team/T301", top=3)
     assert own.status_code == 200 and {r["need_id"] for r in own.json()["results"]} == {"N101", "N102", "N302"}
     other = get(client, key, "/firms/team/T107")
-    assert other.status_code == 403 and "own team (T301)" in other.json()["detail"]
+    assert other.status_code == 403 and "本团队（T301）" in other.json()["detail"]
     assert client.post("/firms/text", json={"text": "陶瓷填料"}, headers={"X-API-Key": key}).status_code == 200
     assert get(client, key, "/teams/T301").status_code == 200
     assert get(client, key, "/teams/T107").status_code == 403
@@ -103,6 +104,29 @@ def test_researchers_never_see_contacts_or_budget_unless_the_enterprise_made_the
     bureau = get(client, keys["bureau"], "/enterprises/E101").json()
     assert bureau["contact_person"] == "刘国平" and bureau["contact_phone"] == "0799-3412876"
     assert get(client, keys["bureau"], "/needs/N101").json()["budget_wan"] == 20
+
+
+SURVEY_ANSWERS = {"rd_conditions", "cooperation", "wished_institutions", "innovation_plan"}
+
+
+def test_survey_answers_are_for_the_bureau_only_even_where_contacts_are_public(served):
+    client, keys, cli = served
+    surveyed = cli.query("SELECT id FROM enterprises WHERE rd_conditions IS NOT NULL ORDER BY id LIMIT 1")[0][0]
+    bureau = get(client, keys["bureau"], f"/enterprises/{surveyed}").json()
+    assert set(bureau) >= SURVEY_ANSWERS and bureau["rd_conditions"]
+    before = cli.query("SELECT contacts_public FROM enterprises WHERE id = ?", surveyed)[0][0]
+    try:
+        for public in (0, 1):
+            with sqlite3.connect(cli.db) as conn:
+                conn.execute("UPDATE enterprises SET contacts_public = ? WHERE id = ?", (public, surveyed))
+            seen = get(client, keys["researcher"], f"/enterprises/{surveyed}").json()
+            assert seen["name"] and not SURVEY_ANSWERS & set(seen), public
+            assert ("contact_person" in seen) == bool(public)
+            listed = get(client, keys["researcher"], "/enterprises", field="county", value=seen["county"]).json()
+            assert listed and not any(SURVEY_ANSWERS & set(e) for e in listed)
+    finally:
+        with sqlite3.connect(cli.db) as conn:
+            conn.execute("UPDATE enterprises SET contacts_public = ? WHERE id = ?", (before, surveyed))
 
 
 def test_an_admin_imports_a_file_and_a_bad_one_writes_nothing(served, tmp_path):
@@ -137,12 +161,12 @@ def test_openapi_documents_every_operation(served):
 
 def test_key_commands_create_list_and_revoke(served):
     _, _, cli = served
-    assert "a researcher key belongs to a team" in cli("key", "create", "--role", "researcher", "--name", "x",
+    assert "科研人员的密钥属于一个团队" in cli("key", "create", "--role", "researcher", "--name", "x",
                                                         ok=False).output
     created = cli("key", "create", "--role", "bureau", "--name", "县科技局").output
     key = created.splitlines()[1]
     assert key.startswith("cxy_") and cli.query("SELECT count(*) FROM api_keys WHERE key_hash=?", key) == [(0,)]
     key_id = created.split()[1]
     cli("key", "revoke", key_id)
-    assert "revoked" in [line for line in cli("key", "list").output.splitlines() if "县科技局" in line][0]
+    assert "已停用" in [line for line in cli("key", "list").output.splitlines() if "县科技局" in line][0]
 

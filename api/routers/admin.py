@@ -4,7 +4,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import IsAdmin, ServiceDep, SessionDep
-from api.schemas import ImportResponse
+from api.limits import Busy
+from api.schemas import ImportRefusal, ImportResponse
 from api.uploads import MAX_PROBLEMS_RETURNED, BadUpload, check_size, clean_filename, import_upload
 from matcher.accounts.audit import record_audit
 from matcher.ingest.loader import KINDS
@@ -14,7 +15,13 @@ from matcher.store.db import write_session
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.post("/import/{kind}", response_model=list[ImportResponse],
+# The file is the raw request body (not a form): declared so that clients and the fuzzer send one.
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": {
+    "schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.post("/import/{kind}", response_model=list[ImportResponse], openapi_extra=UPLOAD_BODY,
+             responses={422: {"model": ImportRefusal}},
              summary="Import a file (the request body) of one kind; all or nothing")
 async def import_upload_route(kind: str, request: Request, service: ServiceDep, principal: IsAdmin,
                               filename: str = Query(..., description="the file's name; its suffix (.csv, .xlsx, "
@@ -67,15 +74,24 @@ def index_status(session: SessionDep, service: ServiceDep, _: IsAdmin):
 
 
 @router.post("/train", summary="Learn a ranker from the outcomes (time split), store it, and serve it if it beat "
-             "the scorer")
+             "the scorer; unchanged data gives the same model, trained at most once per CXY_TRAIN_INTERVAL_MINUTES",
+             responses={429: {"description": "已有训练在进行，或数据自上次训练以来没有变化且未满间隔"}})
 def train_ranker(request: Request, service: ServiceDep, principal: IsAdmin,
                  test_months: int = Query(3, ge=1, le=24, description="calendar months held out for the test")):
     from matcher.learning.train import train
     from matcher.matching.service import MatchService
 
-    # Features are computed in a service of its own (its catalog moves back in time while it works).
-    trainer = MatchService(request.app.state.engine, encoder=service.encoder, store_runs=False)
-    report = train(request.app.state.engine, trainer, test_months)
+    index, tables, _rankers, events = service.data_signature()  # what training reads (not the models it adds)
+    guard = request.app.state.train_guard
+    try:
+        with guard.turn((index, tables, events)):
+            # Features are computed in a service of its own (its catalog moves back in time while it works).
+            trainer = MatchService(request.app.state.engine, encoder=service.encoder, store_runs=False)
+            report = train(request.app.state.engine, trainer, test_months)
+            guard.trained((index, tables, events), report.version)
+    except Busy as busy:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(busy),
+                            {"Retry-After": str(busy.retry_after)}) from None
     service.reload()
     with write_session(request.app.state.engine) as audit:
         record_audit(audit, principal.actor, "train", report.version, {"beat_scorer": report.beat_scorer})

@@ -1,7 +1,8 @@
 """Read endpoints for every stored entity and for recommendation runs.
 
 Researchers see enterprises and needs without contact person, phone or budget (the columns marked
-sensitive in the schema) unless the enterprise marked its contacts public; of teams, only their own.
+sensitive in the schema) unless the enterprise marked its contacts public, never the survey answers
+(marked bureau-only); of teams, only their own.
 """
 
 from typing import Any
@@ -18,16 +19,19 @@ MAX_OFFSET = 1_000_000_000  # beyond SQLite's integer range the database raised 
 
 RESOURCES = {"institutions": models.Institution, "teams": models.Team, "achievements": models.Achievement,
              "enterprises": models.Enterprise, "needs": models.Need, "challenges": models.Challenge}
+NOUNS = {"institutions": "机构", "teams": "团队", "achievements": "成果", "enterprises": "企业", "needs": "需求",
+         "challenges": "榜单"}
 LIST_FILTERS = {"teams": ("institution_id",), "achievements": ("team_id",), "needs": ("enterprise_id", "status"),
                 "enterprises": ("county", "industry", "city")}
 
 
 def _public(session, row, principal: Principal) -> dict[str, Any]:
     """A row as a dict, without sensitive columns for roles that may not see them."""
-    mapper = inspect(type(row))
-    hide = principal.role == "researcher" and not _contacts_public(session, row)
-    return {c.key: getattr(row, c.key) for c in mapper.column_attrs
-            if not (hide and c.columns[0].info.get("sensitive"))}
+    if principal.role != "researcher":
+        return {c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs}
+    hidden = {models.BUREAU_ONLY} | ({True} if not _contacts_public(session, row) else set())
+    return {c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs
+            if c.columns[0].info.get("sensitive", False) not in hidden}
 
 
 def _contacts_public(session, row) -> bool:
@@ -44,8 +48,7 @@ def _check_team_access(resource: str, row, principal: Principal) -> None:
         return
     team_id = row.id if resource == "teams" else row.team_id
     if team_id != principal.team_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"a researcher key may read its own team ({principal.team_id}) only")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"科研人员的密钥只能查看本团队（{principal.team_id}）的信息")
 
 
 def _make_routes(resource: str, model) -> None:
@@ -58,8 +61,9 @@ def _make_routes(resource: str, model) -> None:
         statement = select(model).order_by(model.id).limit(limit).offset(offset)
         if field is not None:
             if field not in filters:
+                allowed = f"只能按 {'、'.join(filters)} 筛选" if filters else "不支持筛选"
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                    f"{resource} can be filtered by {', '.join(filters) or 'nothing'}, not {field!r}")
+                                    f"查询参数 field：{resource} {allowed}，不能按 {field[:64]!r}")
             statement = statement.where(getattr(model, field) == value)
         if principal.role == "researcher" and resource in ("teams", "achievements"):
             column = model.id if resource == "teams" else model.team_id
@@ -72,7 +76,7 @@ def _make_routes(resource: str, model) -> None:
     def get_row(item_id: str, session: SessionDep, principal: CanRead):
         row = session.get(model, item_id)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {resource[:-1]} with id {item_id!r}")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有编号为 {item_id[:64]!r} 的{NOUNS[resource]}")
         _check_team_access(resource, row, principal)
         return _public(session, row, principal)
 
@@ -88,7 +92,7 @@ for _resource, _model in RESOURCES.items():
 def get_run(run_id: str, session: SessionDep, _: CanSeeRuns):
     run = session.get(models.RecommendationRun, run_id)
     if run is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendation run with id {run_id!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有编号为 {run_id[:64]!r} 的推荐批次")
     items = session.scalars(select(models.RecommendationItem).where(models.RecommendationItem.run_id == run_id)
                             .order_by(models.RecommendationItem.rank))
     return {"id": run.id, "kind": run.kind, "query": run.query, "model_version": run.model_version,

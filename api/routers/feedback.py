@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from api.deps import CanRecord, SessionDep
 from matcher.accounts.audit import record_audit
 from matcher.feedback.events import REASON_HELP, FeedbackError, pair_history, record
-from matcher.feedback.funnel import funnel_report
+from matcher.feedback.funnel import GROUPS, funnel_report
 from matcher.store.db import write_session
 
 router = APIRouter(tags=["feedback"])
@@ -58,6 +58,7 @@ def get_history(need_id: str, team_id: str, session: SessionDep, _: CanRecord) -
 def get_funnel(session: SessionDep, _: CanRecord, by: str | None = None) -> list[dict]:
     try:
         frame = funnel_report(session, by)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"查询参数 by：只能按 {'、'.join(GROUPS)} 分组，不能按 {by[:64]!r}") from None
     return json.loads(frame.to_json(orient="records", force_ascii=False))

@@ -38,7 +38,7 @@ def match_text(body: TextQuery, service: ServiceDep, _: CanMatch):
 def firms_team(team_id: str, service: ServiceDep, options: ListQuery, principal: CanFirms):
     if principal.role == "researcher" and principal.team_id != team_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"a researcher key may list firms for its own team ({principal.team_id}) only")
+                            f"科研人员的密钥只能为本团队（{principal.team_id}）查找企业需求")
     return send(service.firms_team(team_id, options.to_options("need")))
 
 

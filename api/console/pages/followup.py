@@ -22,7 +22,7 @@ from matcher.feedback.pipeline import PipelineFilters, pipeline, records
 from matcher.ingest.schemas import REJECTION_REASONS
 from matcher.matching.explain import STAGE_LABELS
 from matcher.reports import charts
-from matcher.reports.cells import safe_cell
+from matcher.reports.cells import guard_xlsx_sheet, safe_cell
 from matcher.store import models
 from matcher.store.db import write_session
 
@@ -74,14 +74,16 @@ def followup_export(request: Request, user: StaffUser, fmt: str):
     _, pairs = _pairs(request)
     table = pd.DataFrame(records(pairs), columns=list(EXPORT_COLUMNS))
     table["overdue"] = table["overdue"].map({True: "是", False: "否"})
-    table = table.rename(columns=EXPORT_COLUMNS).map(safe_cell)
+    table = table.rename(columns=EXPORT_COLUMNS)
     name = f"跟进台账-{dt.date.today().isoformat()}.{fmt}"
     if fmt == "csv":
-        body = table.to_csv(index=False).encode("utf-8-sig")
+        body = table.map(safe_cell).to_csv(index=False).encode("utf-8-sig")
         media = "text/csv; charset=utf-8"
     else:
         buffer = io.BytesIO()
-        table.to_excel(buffer, index=False, sheet_name="跟进台账")
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            table.to_excel(writer, index=False, sheet_name="跟进台账")
+            guard_xlsx_sheet(writer.sheets["跟进台账"])
         body = buffer.getvalue()
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media,
