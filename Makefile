@@ -9,15 +9,28 @@ DEMO_MONTH := 2026-11
 
 # The browser tests drive Debian's Chromium (never a browser download); fonts-noto-cjk draws the Chinese.
 CHROMIUM := /usr/bin/chromium
+TORCH := torch==2.13.0
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean update-lock
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every dependency (with hashes) to the versions that passed CI, so a fresh machine
+# next year installs the same set; `make update-lock` moves them (then run `make test` and commit both).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the CPU build on disk; a bare "torch" would pull CUDA wheels.
-	$(BIN)/pip install -qq torch==2.13.0
-	$(BIN)/pip install -qq -e '.[dev]'
+	$(BIN)/pip install -qq $(TORCH)
+	$(BIN)/pip install -qq --require-hashes -r requirements.lock
+	$(BIN)/pip install -qq --no-deps -e .
 	touch $(STAMP)
+
+update-lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -qq pip-tools
+	echo "$(TORCH)" > $(VENV)/torch-pin.txt
+	# torch stays out of the lock (installed first, from disk); its dependencies are pinned like the rest.
+	$(BIN)/pip-compile -q --extra dev --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--unsafe-package torch -c $(VENV)/torch-pin.txt -o requirements.lock pyproject.toml
+	rm -f $(STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).index reports
