@@ -1,6 +1,8 @@
 """Outcome events one at a time: `cxy feedback`, POST /feedback, idempotency keys, pair history in
 order, and no event lost or doubled under concurrent writers (threads, processes, parallel HTTP)."""
 
+import csv
+import io
 import json
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
@@ -122,6 +124,15 @@ def test_feedback_over_http_records_once_under_parallel_retries(cli):
 
 def funnel_rows(cli, *args) -> list[dict]:
     return json.loads(cli("funnel", *args, "--format", "json").output)
+
+
+def test_the_funnel_as_csv_opens_in_excel_with_chinese_headers_and_the_same_figures(cli):
+    text = cli("funnel", "--by", "county", "--format", "csv").output
+    assert text.startswith("\ufeff县区,已推荐,已联系,洽谈中,已签约,未成功,团队婉拒,已推荐→已联系 转化率,")
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    as_json = funnel_rows(cli, "--by", "county")
+    assert [(r["县区"], int(r["已签约"]), float(r["签约金额（万元）"] or 0)) for r in rows] == [
+        (r["county"], r["contract_signed"], r["signed_amount_wan"] or 0) for r in as_json]
 
 
 def test_the_funnel_counts_pairs_by_furthest_stage_and_groups_add_up(cli):

@@ -14,7 +14,7 @@ def test_same_seed_writes_the_same_corpus_and_another_seed_does_not(tmp_path):
 
 def test_a_generated_corpus_imports_with_the_requested_sizes(cli, tmp_path):
     result = cli("generate", tmp_path / "syn", "--achievements", 500, "--enterprises", 40, "--seed", 3)
-    assert "teams 100, achievements 500, enterprises 40, needs 60" in result.output
+    assert "团队 100，成果 500，企业 40，需求 60" in result.output
     cli("import", "all", tmp_path / "syn")
 
     assert cli.query("SELECT count(*) FROM achievements") == [(500,)]

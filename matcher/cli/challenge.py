@@ -4,17 +4,20 @@ import typer
 
 from matcher.cli.match import FORMAT, TOP, _run, resolve_ids
 
-challenge_app = typer.Typer(help="Eligible teams and consortium proposals for 揭榜挂帅 challenges.",
+challenge_app = typer.Typer(help="揭榜挂帅：为榜单列出符合条件的团队，或提出联合体方案。",
                             no_args_is_help=True)
 
 
 @challenge_app.command("candidates")
-def candidates(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more challenge ids or titles."),
+def candidates(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="一个或几个榜单编号或标题。"),
                top: int = TOP, fmt: str = FORMAT,
                show_ineligible: bool = typer.Option(False, "--show-ineligible",
-                                                    help="Also list strong teams a rule excludes, with the rule.")
+                                                    help="同时列出实力强但不符合条件的团队，并说明是哪条条件。")
                ) -> None:
-    """Eligible teams, best first, with the targets each one's evidence covers."""
+    """列出符合榜单条件的团队。
+
+    最合适的在前，并标出每个团队的成果覆盖了哪些指标。
+    """
     from matcher.challenges.service import ChallengeOptions, ChallengeService
 
     opts = ChallengeOptions(top=top, show_ineligible=show_ineligible)
@@ -22,11 +25,14 @@ def candidates(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
 
 
 @challenge_app.command("consortium")
-def consortium(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more challenge ids or titles."),
-               max_teams: int = typer.Option(3, "--max-teams", help="At most this many teams (1-5)."),
-               pool: int = typer.Option(20, "--pool", help="Chosen among this many best eligible candidates."),
+def consortium(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="一个或几个榜单编号或标题。"),
+               max_teams: int = typer.Option(3, "--max-teams", help="联合体最多几个团队（1-5）。"),
+               pool: int = typer.Option(20, "--pool", help="从排名前多少个符合条件的团队中挑选。"),
                fmt: str = FORMAT) -> None:
-    """A consortium (联合体) of eligible teams that together cover the most targets, lead first."""
+    """提出联合体方案。
+
+    由符合条件的团队组成，合起来覆盖尽可能多的指标，牵头团队在前。
+    """
     from matcher.challenges.service import ChallengeOptions, ChallengeService
 
     opts = ChallengeOptions(max_teams=max_teams, pool=pool)

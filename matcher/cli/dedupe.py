@@ -6,10 +6,15 @@ import typer
 
 
 def dedupe(ctx: typer.Context,
-           fmt: str = typer.Option("table", "--format", help="table, json or csv (UTF-8 with BOM)."),
-           top: int = typer.Option(200, "--top", help="At most this many pairs.")) -> None:
-    """List probable duplicates with their evidence (same credit code, same or near-identical name)."""
+           fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）、json 或 csv"
+                                   "（带 BOM 的 UTF-8，Excel/WPS 可直接打开）。"),
+           top: int = typer.Option(200, "--top", help="最多列出多少对。")) -> None:
+    """列出疑似重复的企业、高校院所和团队。
+
+    依据：信用代码相同、名称相同或几乎相同。
+    """
     from matcher.ingest.dedupe import KIND_LABELS, find_duplicates
+    from matcher.reports.cells import safe_cell
     from matcher.store.db import session_factory
 
     with session_factory(ctx.obj.engine())() as session:
@@ -24,8 +29,9 @@ def dedupe(ctx: typer.Context,
         sys.stdout.write("\ufeff")
         writer = csv.writer(sys.stdout)
         writer.writerow(["类型", "保留编号", "保留名称", "合并编号", "合并名称", "相似度", "依据"])
-        for p in pairs:
-            writer.writerow([KIND_LABELS[p.kind], p.keep_id, p.keep_name, p.drop_id, p.drop_name, p.score, p.evidence])
+        for p in pairs:  # names come from imported files: one starting with = must stay text in Excel
+            writer.writerow([safe_cell(v) for v in (KIND_LABELS[p.kind], p.keep_id, p.keep_name, p.drop_id,
+                                                     p.drop_name, p.score, p.evidence)])
         return
     if not pairs:
         typer.echo("没有发现疑似重复的企业、高校院所或团队。")
@@ -37,9 +43,12 @@ def dedupe(ctx: typer.Context,
         typer.echo(f"    cxy merge {p.keep_id} {p.drop_id}")
 
 
-def merge(ctx: typer.Context, keep_id: str = typer.Argument(..., help="The id that stays."),
-          drop_id: str = typer.Argument(..., help="The id merged into it and removed.")) -> None:
-    """Merge DROP into KEEP: every need, outcome, run and other reference moves to KEEP, in one transaction."""
+def merge(ctx: typer.Context, keep_id: str = typer.Argument(..., help="保留的编号。"),
+          drop_id: str = typer.Argument(..., help="并入前者后删除的编号。")) -> None:
+    """把两条重复记录合并为一条：DROP_ID 并入 KEEP_ID。
+
+    需求、跟进记录、推荐记录等所有引用都转到 KEEP_ID，一次完成（要么全做，要么不做）。
+    """
     from matcher.ingest.merge import MergeError, merge_records
     from matcher.store.db import write_session
 

@@ -4,30 +4,33 @@ import json
 
 import typer
 
-from matcher.feedback.events import REASON_HELP
+from matcher.cli.render import BOM
+from matcher.feedback.events import REASON_HELP, STAGE_WORDS
 
-feedback_app = typer.Typer(help="Record what became of a proposal (append-only) and read a pair's history.",
+feedback_app = typer.Typer(help="跟进登记：记录推荐后的进展，查看跟进经过。\n\n"
+                                "记录只追加，从不改动已有记录。",
                            no_args_is_help=True)
 
 
 @feedback_app.command("record")
 def record_event(ctx: typer.Context,
-                 need_id: str = typer.Argument(..., help="The need."),
-                 team_id: str = typer.Argument(..., help="The team."),
-                 stage: str = typer.Argument(..., help="proposed, contacted, negotiating, contract_signed, rejected, "
-                                             "declined (or 已推荐, 已联系, 洽谈中, 已签约, 未成功, 团队婉拒)."),
-                 amount: str = typer.Option(None, "--amount", help="Contract amount in 万元 (contract_signed)."),
-                 date: str = typer.Option(None, "--date", help="When it happened (default today)."),
+                 need_id: str = typer.Argument(..., help="需求编号。"),
+                 team_id: str = typer.Argument(..., help="团队编号。"),
+                 stage: str = typer.Argument(..., help="进展：已推荐、已联系、洽谈中、已签约、未成功、团队婉拒"
+                                             "（也可写 proposed、contacted、negotiating、contract_signed、"
+                                             "rejected、declined）。"),
+                 amount: str = typer.Option(None, "--amount", help="合同金额（万元），已签约时填。"),
+                 date: str = typer.Option(None, "--date", help="发生日期（默认今天）。"),
                  reason: str = typer.Option(None, "--reason", help=REASON_HELP),
-                 run_id: str = typer.Option(None, "--run", help="The recommendation run that proposed the pair, "
-                                            "or a monthly report's run (the need's list in it)."),
-                 correction: bool = typer.Option(False, "--correction", help="A correction: may take the pair's "
-                                                 "stage backwards (未成功 after 已签约); still a new event."),
-                 key: str = typer.Option(None, "--key", help="Idempotency key: a retry with it records once."),
-                 rank: int = typer.Option(None, "--rank", help="Position in the list the enterprise saw "
-                                          "(default: from --run)."),
+                 run_id: str = typer.Option(None, "--run", help="推荐这对配对的推荐记录编号，"
+                                            "或月报的运行编号（取其中这条需求的清单）。"),
+                 correction: bool = typer.Option(False, "--correction", help="更正：允许进展倒退"
+                                                 "（如已签约后改为未成功）；仍作为一条新记录追加。"),
+                 key: str = typer.Option(None, "--key", help="幂等键：带同一个键重复提交，只记一次。"),
+                 rank: int = typer.Option(None, "--rank", help="企业看到的清单中这个团队排第几"
+                                          "（默认从 --run 的推荐记录中取）。"),
                  ) -> None:
-    """Append one outcome event; a correction is another event, never an edit."""
+    """追加一条跟进记录；更正也是新追加一条，从不改动已有记录。"""
     from matcher.feedback.events import FeedbackError, record
     from matcher.store.db import write_session
 
@@ -39,14 +42,16 @@ def record_event(ctx: typer.Context,
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(1) from None
     word = "已记录" if result.created else "此前已记录（同一幂等键），未新增"
-    typer.echo(f"{word}: event {result.event['id']} {result.event['need_id']}–{result.event['team_id']} "
-               f"{result.event['stage']} {result.event['date']}")
+    event = result.event
+    typer.echo(f"{word}：记录 {event['id']}  需求 {event['need_id']}–团队 {event['team_id']}  "
+               f"{STAGE_WORDS.get(event['stage'], event['stage'])}  {event['date']}")
 
 
 @feedback_app.command("history")
-def history(ctx: typer.Context, need_id: str = typer.Argument(...), team_id: str = typer.Argument(...),
-            fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
-    """A need-team pair's events in order."""
+def history(ctx: typer.Context, need_id: str = typer.Argument(..., help="需求编号。"),
+            team_id: str = typer.Argument(..., help="团队编号。"),
+            fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）或 json。")) -> None:
+    """按时间顺序列出一对需求与团队的全部跟进记录。"""
     from matcher.feedback.events import pair_history
     from matcher.store.db import session_factory
 
@@ -56,32 +61,46 @@ def history(ctx: typer.Context, need_id: str = typer.Argument(...), team_id: str
         typer.echo(json.dumps(events, ensure_ascii=False, indent=1))
         return
     if not events:
-        typer.echo(f"{need_id}–{team_id}: no events")
+        typer.echo(f"需求 {need_id}–团队 {team_id}：还没有跟进记录")
     for e in events:
         extra = [f"{e['amount_wan']}万元" if e["amount_wan"] else "", e["reason_code"] or "", e["reason_text"] or ""]
         detail = " ".join(x for x in extra if x)
-        typer.echo(f"{e['date']}  {e['stage']:<16} {detail}  (#{e['id']}, {e['source']})")
+        typer.echo(f"{e['date']}  {STAGE_WORDS.get(e['stage'], e['stage'])}（{e['stage']}）  {detail}  "
+                   f"（记录 {e['id']}，来源 {e['source']}）")
 
 
 def funnel_command(ctx: typer.Context,
-                   by: str = typer.Option(None, "--by", help="month, county, industry, institution or run_rank."),
-                   fmt: str = typer.Option("table", "--format", help="table, csv or json.")) -> None:
-    """Follow-up funnel: pairs reaching each stage, exits, conversion rates, signed amount."""
-    from matcher.feedback.funnel import funnel_report
+                   by: str = typer.Option(None, "--by", help="分组方式：month（月份）、county（县区）、"
+                                          "industry（行业）、institution（院所）或 run_rank（推荐名次）。"),
+                   fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）、csv 或 json。")) -> None:
+    """跟进漏斗：到达各阶段的配对数、退出数、转化率和签约金额。"""
+    from matcher.feedback.funnel import GROUPS, funnel_report
     from matcher.store.db import session_factory
 
+    if by is not None and by not in GROUPS:  # checked here to word it in Chinese (funnel_report's is English)
+        typer.echo(f"错误：不能按 {by!r} 分组；可用：{'、'.join(GROUPS)}", err=True)
+        raise typer.Exit(2)
     with session_factory(ctx.obj.engine())() as session:
-        try:
-            frame = funnel_report(session, by)
-        except ValueError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(2) from None
-    if fmt == "json":
+        frame = funnel_report(session, by)
+    if fmt == "json":  # for programs: the field names stay as they are
         typer.echo(frame.to_json(orient="records", force_ascii=False))
     elif fmt == "csv":
-        typer.echo(frame.to_csv(index=False).rstrip("\n"))
+        typer.echo(BOM + frame.rename(columns=funnel_headers).to_csv(index=False).rstrip("\n"))
     else:
-        typer.echo(frame.to_string(index=False))
+        typer.echo(frame.rename(columns=funnel_headers).to_string(index=False))
+
+
+GROUP_WORDS = {"group": "范围", "month": "月份", "county": "县区", "industry": "行业", "institution": "院所",
+               "run_rank": "推荐名次"}
+
+
+def funnel_headers(column: str) -> str:
+    """The funnel's column as a clerk reads it: stages by their Chinese word, a→b as its conversion rate."""
+    if "→" in column:
+        start, end = column.split("→")
+        return f"{STAGE_WORDS[start]}→{STAGE_WORDS[end]} 转化率"
+    return {**GROUP_WORDS, **STAGE_WORDS, "signed_rate": "签约率", "signed_amount_wan": "签约金额（万元）"}.get(
+        column, column)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,23 +7,25 @@ from pathlib import Path
 import typer
 
 from matcher.cli.render import render
+from matcher.matching.options import MAX_QUERIES, MAX_QUERY_TEXT
 
 FORMATS = ("table", "json", "csv")
 
-match_app = typer.Typer(help="Ranked, explained teams for needs, enterprises or free text.", no_args_is_help=True)
-firms_app = typer.Typer(help="Ranked needs and enterprises for a team or a description of what it can do.",
+match_app = typer.Typer(help="为企业需求找团队。\n\n按需求、企业或一段文字，列出最合适的高校院所团队及理由。",
+                        no_args_is_help=True)
+firms_app = typer.Typer(help="为团队找企业。\n\n按团队或对其能力的描述，列出有相应技术需求的企业。",
                         no_args_is_help=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"错误：{message}", err=True)
     raise typer.Exit(code)
 
 
 def read_queries(path: Path) -> list[tuple[str | None, str]]:
     """Queries from a file: one text per line, or JSON Lines with ``id`` and ``text`` (blank lines skipped)."""
     if not path.exists():
-        _fail(f"{path}: no such file")
+        _fail(f"找不到查询文件 {path}")
     queries = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         line = line.strip()
@@ -33,15 +35,23 @@ def read_queries(path: Path) -> list[tuple[str | None, str]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                _fail(f"{path} line {number}: not valid JSON ({exc.msg})")
+                _fail(f"{path} 第 {number} 行不是有效的 JSON（{exc.msg}）")
             if not isinstance(row.get("text"), str) or not row["text"].strip():
-                _fail(f"{path} line {number}: a JSON query needs a non-empty \"text\"")
+                _fail(f"{path} 第 {number} 行：JSON 格式的查询需要非空的 \"text\"（查询内容）")
             queries.append((str(row["id"]) if row.get("id") is not None else None, row["text"]))
         else:
             queries.append((None, line))
+        if len(queries[-1][1]) > MAX_QUERY_TEXT:
+            _fail(f"{path} 第 {number} 行：查询有 {len(queries[-1][1])} 个字，每条最多 {MAX_QUERY_TEXT} 个字")
     if not queries:
-        _fail(f"{path}: no queries in the file")
+        _fail(f"{path} 里没有任何查询")
+    _check_count(len(queries), f"{path} 里的查询")
     return queries
+
+
+def _check_count(count: int, what: str) -> None:
+    if count > MAX_QUERIES:
+        _fail(f"{what}有 {count} 个，一次最多 {MAX_QUERIES} 个（每个都会存为一条推荐记录）；请分批运行", 2)
 
 
 def resolve_ids(ctx: typer.Context, kind: str, arguments: list[str]) -> list[str]:
@@ -49,6 +59,7 @@ def resolve_ids(ctx: typer.Context, kind: str, arguments: list[str]) -> list[str
     loads; each name understood is said on stderr, an ambiguous or unknown name exits 1 with candidates."""
     from matcher.lookup.records import resolve_arguments
 
+    _check_count(len(arguments), "编号或名称")
     engine = ctx.obj.engine()
     try:
         resolved = resolve_arguments(engine, kind, arguments)
@@ -80,7 +91,7 @@ def _run(ctx: typer.Context, calls: list[Callable], fmt: str) -> None:
     from matcher.matching.service import MatchService, NotFound
 
     if fmt not in FORMATS:
-        _fail(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", 2)
+        _fail(f"不认识的输出格式 {fmt!r}；可用：{'、'.join(FORMATS)}", 2)
     service = MatchService(ctx.obj.engine(), store_runs=False)  # stored below, once every query has succeeded
     try:
         lists = [call(service) for call in calls]
@@ -91,28 +102,32 @@ def _run(ctx: typer.Context, calls: list[Callable], fmt: str) -> None:
     typer.echo(render([m.as_dict() for m in lists], fmt))
 
 
-TOP = typer.Option(10, "--top", help="Results per list.")
-FORMAT = typer.Option("table", "--format", help="table, json or csv (several queries in json: JSON Lines).")
-DIVERSITY = typer.Option("cap:3", "--diversity", help="cap:N per institution/enterprise, mmr:L, or none.")
-PROVINCE = typer.Option(None, "--province", help="Only this province (institution for teams, enterprise for firms).")
-CITY = typer.Option(None, "--city", help="Only this city.")
-EXCLUDE = typer.Option(False, "--exclude-proposed", help="Drop pairs that already have outcome events.")
-QUERIES = typer.Option(None, "--queries", help="File: one query per line, or JSONL id/text.")
-TEAM_LEVEL = typer.Option("team", "--level", help="team or institution.")
-INSTITUTION_TYPE = typer.Option(None, "--type", help="Institution type, e.g. university.")
-MIN_TRL = typer.Option(None, "--min-trl", help="Matched evidence must reach this TRL.")
-TEAM_WHY = typer.Option(None, "--why", help="Explain where this team ranked (repeatable).")
-NEED_LEVEL = typer.Option("need", "--level", help="need or enterprise.")
-FIRM_DIVERSITY = typer.Option("cap:3", "--diversity", help="cap:N needs per enterprise, mmr:L, none.")
-COUNTY = typer.Option(None, "--county", help="Only enterprises in this county/district.")
-INDUSTRY = typer.Option(None, "--industry", help="Only enterprises whose industry contains this.")
-NEED_WHY = typer.Option(None, "--why", help="Explain where this need ranked (repeatable).")
-EXPLORE = typer.Option(None, "--explore", help="Places kept for teams/enterprises with no outcome history yet "
-                       "(default CXY_EXPLORE, else 1; 0: none).")
+TOP = typer.Option(10, "--top", help="每个清单列出多少条结果。")
+FORMAT = typer.Option("table", "--format", help="输出格式：table（表格）、json 或 csv（可用 Excel/WPS 打开）；"
+                      "多个查询用 json 时每行一个结果（JSON Lines）。")
+DIVERSITY = typer.Option("cap:3", "--diversity", help="结果多样性：cap:N 表示每个单位最多 N 条，"
+                         "mmr:L 表示按相似度打散，none 表示不限。")
+PROVINCE = typer.Option(None, "--province", help="只看这个省份（找团队时看院所所在地，找企业时看企业所在地）。")
+CITY = typer.Option(None, "--city", help="只看这个城市。")
+EXCLUDE = typer.Option(False, "--exclude-proposed", help="去掉已经有跟进记录的配对。")
+QUERIES = typer.Option(None, "--queries", help="查询文件：每行一个查询，或每行一个含 id 和 text 的 JSON（JSONL）。")
+TEAM_LEVEL = typer.Option("team", "--level", help="按 team（团队）还是 institution（院所）列出。")
+INSTITUTION_TYPE = typer.Option(None, "--type", help="单位类型，如 university（高校）、"
+                                "research_institute（科研院所）。")
+MIN_TRL = typer.Option(None, "--min-trl", help="依据成果的技术成熟度（TRL，1-9）至少达到这一级。")
+TEAM_WHY = typer.Option(None, "--why", help="说明这个团队排在哪里、为什么（可重复使用）。")
+NEED_LEVEL = typer.Option("need", "--level", help="按 need（需求）还是 enterprise（企业）列出。")
+FIRM_DIVERSITY = typer.Option("cap:3", "--diversity", help="结果多样性：cap:N 表示每家企业最多 N 条需求，"
+                              "mmr:L 表示按相似度打散，none 表示不限。")
+COUNTY = typer.Option(None, "--county", help="只看这个县区的企业。")
+INDUSTRY = typer.Option(None, "--industry", help="只看行业名称中含有这个词的企业。")
+NEED_WHY = typer.Option(None, "--why", help="说明这条需求排在哪里、为什么（可重复使用）。")
+EXPLORE = typer.Option(None, "--explore", help="留给还没有跟进记录的团队或企业的试推名额"
+                       "（默认取环境变量 CXY_EXPLORE，没有则为 1；0 表示不留）。")
 
 
 @match_app.command("need")
-def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Need ids or titles (a fragment does)."),
+def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="需求编号或标题（写一部分也可以）。"),
                top: int = TOP, fmt: str = FORMAT,
                level: str = TEAM_LEVEL,
                diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
@@ -121,15 +136,18 @@ def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Ne
                exclude_proposed: bool = EXCLUDE,
                why: list[str] = TEAM_WHY, explore: int = EXPLORE
                ) -> None:
-    """Teams for one or more needs, best first, each with its evidence and feature contributions."""
+    """为一条或几条需求找团队。
+
+    最合适的在前，每条附依据成果和加减分理由。
+    """
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why, explore)
     _run(ctx, [lambda s, i=i: s.match_need(i, opts) for i in resolve_ids(ctx, "need", ids)], fmt)
 
 
 @match_app.command("enterprise")
-def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Enterprise ids or names "
-                                                                   "(a fragment, short name, pinyin initials)."),
+def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="企业编号或名称"
+                                                                   "（可写名称的一部分、简称或拼音首字母）。"),
                      top: int = TOP, fmt: str = FORMAT,
                      level: str = TEAM_LEVEL,
                      diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
@@ -137,14 +155,17 @@ def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., he
                      min_trl: int = MIN_TRL,
                      exclude_proposed: bool = EXCLUDE,
                      why: list[str] = TEAM_WHY, explore: int = EXPLORE) -> None:
-    """Teams for all open needs of an enterprise, merged; each result says which need it serves."""
+    """为一家企业的全部在办需求找团队。
+
+    合并成一个清单，每条注明对应哪条需求。
+    """
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why, explore)
     _run(ctx, [lambda s, i=i: s.match_enterprise(i, opts) for i in resolve_ids(ctx, "enterprise", ids)], fmt)
 
 
 @match_app.command("text")
-def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="A need in plain words."),
+def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="用大白话写的技术需求。"),
                queries: Path = QUERIES,
                top: int = TOP, fmt: str = FORMAT,
                level: str = TEAM_LEVEL,
@@ -152,7 +173,7 @@ def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="A need
                institution_type: str = INSTITUTION_TYPE,
                min_trl: int = MIN_TRL,
                why: list[str] = TEAM_WHY, explore: int = EXPLORE) -> None:
-    """Teams for a need typed in plain words (English abbreviations and traditional characters are fine)."""
+    """为一段文字描述的需求找团队（可夹英文缩写，繁体字也可以）。"""
     items = _text_queries(text, queries)
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, False, why, explore)
     _run(ctx, [lambda s, q=q: s.match_text(q[1], opts, query_id=q[0]) for q in items], fmt)
@@ -160,12 +181,16 @@ def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="A need
 
 def _text_queries(text: str | None, queries: Path | None) -> list[tuple[str | None, str]]:
     if (text is None) == (queries is None):
-        _fail("give either a query text or --queries FILE", 2)
-    return read_queries(queries) if queries is not None else [(None, text)]
+        _fail("请给出查询文字，或用 --queries 指定查询文件（二者选一）", 2)
+    if queries is not None:
+        return read_queries(queries)
+    if len(text) > MAX_QUERY_TEXT:
+        _fail(f"查询有 {len(text)} 个字，最多 {MAX_QUERY_TEXT} 个字；请只写需求本身", 2)
+    return [(None, text)]
 
 
 @firms_app.command("team")
-def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="One or more team ids or names."),
+def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="一个或几个团队编号或名称。"),
                top: int = TOP, fmt: str = FORMAT,
                level: str = NEED_LEVEL,
                diversity: str = FIRM_DIVERSITY,
@@ -174,13 +199,16 @@ def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="On
                industry: str = INDUSTRY,
                exclude_proposed: bool = EXCLUDE,
                why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
-    """Open needs (and their enterprises) that a team's work fits, with the team's matching evidence."""
+    """为团队找在办需求。
+
+    列出与团队研究方向相符的需求及所属企业，附团队的相关成果作依据。
+    """
     opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why, explore)
     _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in resolve_ids(ctx, "team", ids)], fmt)
 
 
 @firms_app.command("text")
-def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="What the team can do, in plain words."),
+def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="用大白话写团队能做什么。"),
                queries: Path = QUERIES,
                top: int = TOP, fmt: str = FORMAT,
                level: str = NEED_LEVEL,
@@ -189,7 +217,7 @@ def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="What t
                county: str = COUNTY,
                industry: str = INDUSTRY,
                why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
-    """Open needs for a description of a capability."""
+    """按一段能力描述，列出相符的企业在办需求。"""
     items = _text_queries(text, queries)
     opts = _options(top, level, diversity, province, city, county, None, industry, None, False, why, explore)
     _run(ctx, [lambda s, q=q: s.firms_text(q[1], opts, query_id=q[0]) for q in items], fmt)

@@ -96,8 +96,13 @@ def _challenge_lines(result: dict) -> list[str]:
     return lines
 
 
-CSV_COLUMNS = ("query", "rank", "team_id", "team_name", "institution_id", "institution", "need_id", "enterprise_id",
-               "enterprise", "score", "summary", "evidence", "sentence", "run_id")
+# Column names as a clerk reads them in Excel/WPS; the keys are the result fields they come from.
+CSV_COLUMNS = {"query": "查询", "rank": "排名", "team_id": "团队编号", "team_name": "团队",
+               "institution_id": "院所编号", "institution": "所属院所", "need_id": "需求编号",
+               "enterprise_id": "企业编号", "enterprise": "企业",
+               "score": "得分", "summary": "推荐理由", "evidence": "依据成果", "sentence": "依据原文",
+               "run_id": "推荐记录编号"}
+BOM = "\ufeff"  # so Excel and WPS read the file as UTF-8 when the output is saved to a .csv
 
 
 def _query_key(q: dict) -> str:
@@ -107,8 +112,8 @@ def _query_key(q: dict) -> str:
 
 def csv_text(results: list[dict]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.DictWriter(buffer, list(CSV_COLUMNS), lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
     for result in results:
         for r in result["results"]:
             e = r["explanation"]
@@ -130,5 +135,5 @@ def render(results: list[dict], fmt: str) -> str:
             return json.dumps(results[0], ensure_ascii=False, indent=1)
         return "\n".join(json.dumps(r, ensure_ascii=False) for r in results)
     if fmt == "csv":
-        return csv_text(results).rstrip("\n")
+        return BOM + csv_text(results).rstrip("\n")
     return "\n\n".join(table(r) for r in results)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
-report_app = typer.Typer(help="Monthly batch recommendation reports.", no_args_is_help=True)
+report_app = typer.Typer(help="月报：每月为重点企业批量推荐团队，生成可转发的表格和网页。", no_args_is_help=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"错误：{message}", err=True)
     raise typer.Exit(code)
 
 
@@ -20,19 +20,22 @@ def _percent(value) -> str:
 
 @report_app.command("monthly")
 def monthly(ctx: typer.Context,
-            month: str = typer.Option(..., "--month", help="The report month, YYYY-MM."),
-            out: Path = typer.Option(Path("reports"), "--out", help="Folder for the workbook and the page."),
-            force: bool = typer.Option(False, "--force", help="Compute and store a new run even if the month has "
-                                       "one (by default the stored proposals are shown again)."),
-            top: int = typer.Option(5, "--top", help="Teams proposed per open need."),
-            min_score: float = typer.Option(0.4, "--min-score", help="Lowest 0..1 score proposed."),
-            repropose_after: int = typer.Option(180, "--repropose-after", help="Days after which a proposal "
-                                                "that went nowhere may be proposed again."),
-            count_load: bool = typer.Option(False, "--count-load", help="A team's monthly slots are its capacity "
-                                            "minus its open proposals and recent contracts."),
-            fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
-    """Fresh top teams for each open need of every key enterprise (all enterprises when none is flagged),
-    assigned under team capacities; writes monthly-report-YYYY-MM.xlsx and .html into --out."""
+            month: str = typer.Option(..., "--month", help="月报的月份，写成 YYYY-MM，如 2026-11。"),
+            out: Path = typer.Option(Path("reports"), "--out", help="月报表格（.xlsx）和网页（.html）存放的文件夹。"),
+            force: bool = typer.Option(False, "--force", help="即使本月已有月报，也按当前数据重新推荐并另存一次"
+                                       "（默认沿用已保存的推荐）。"),
+            top: int = typer.Option(5, "--top", help="每条在办需求推荐几个团队。"),
+            min_score: float = typer.Option(0.4, "--min-score", help="推荐的最低匹配度（0 到 1 之间）。"),
+            repropose_after: int = typer.Option(180, "--repropose-after", help="推荐过但没有进展的配对，"
+                                                "隔多少天后可以再次推荐。"),
+            count_load: bool = typer.Option(False, "--count-load", help="团队本月可承接的名额，扣除它手上"
+                                            "尚未结束的推荐和近期签约。"),
+            fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）或 json。")) -> None:
+    """生成某月的月报。
+
+    为每家重点企业（没有标记重点企业时为全部企业）的每条在办需求推荐团队，不超过各团队的承接能力。
+
+    在 --out 文件夹里写出 monthly-report-YYYY-MM.xlsx 和 .html。"""
     from embeddings.dense_index import IndexModelMismatch
     from matcher.matching.search import IndexNotBuilt
     from matcher.matching.service import MatchService
@@ -41,9 +44,12 @@ def monthly(ctx: typer.Context,
     from matcher.reports.monthly import MonthlyOptions, NotReady, run_monthly
 
     if fmt not in ("table", "json"):
-        _fail(f"unknown format {fmt!r}; use table or json", 2)
+        _fail(f"不认识的输出格式 {fmt!r}；可用：table、json", 2)
     try:
         the_month = Month.parse(month)
+    except ValueError:  # worded here for the --month option: Month.parse's own message is English
+        _fail(f"月份 {month!r} 写法不对：请写成 YYYY-MM（年-月），如 2026-11", 2)
+    try:
         opts = MonthlyOptions(top=top, min_score=min_score, repropose_after_days=repropose_after,
                               count_load=count_load).check()
     except ValueError as exc:
@@ -84,12 +90,13 @@ def monthly(ctx: typer.Context,
             for k, v in change.items() if v is not None) + "）"))
     for note in notes:
         typer.echo(note)
-    typer.echo(f"written: {workbook}\n         {page}")
+    typer.echo(f"已写出：{workbook}\n        {page}")
 
 
 @report_app.command("list")
-def list_runs(ctx: typer.Context, fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
-    """Stored monthly report runs, newest first."""
+def list_runs(ctx: typer.Context,
+              fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）或 json。")) -> None:
+    """已保存的月报运行记录，最新的在前。"""
     from sqlalchemy import select
 
     from matcher.store import models
@@ -105,10 +112,10 @@ def list_runs(ctx: typer.Context, fmt: str = typer.Option("table", "--format", h
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
-        typer.echo("no monthly report runs yet (cxy report monthly --month YYYY-MM)")
+        typer.echo("还没有月报（生成月报：cxy report monthly --month YYYY-MM）")
     for x in rows:
-        typer.echo(f"{x['month']}  {x['report_id']}  {x['created_at']}  {x['proposals']} proposals, "
-                   f"capacity cost {_percent(x['fit_cost'])}")
+        typer.echo(f"{x['month']}  {x['report_id']}  {x['created_at']}  推荐 {x['proposals']} 条，"
+                   f"受承接能力所限损失 {_percent(x['fit_cost'])}")
 
 
 def register(app: typer.Typer) -> None:

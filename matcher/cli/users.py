@@ -13,7 +13,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    return typer.prompt("密码", hide_input=True, confirmation_prompt="再输入一次密码")
+    while True:  # typer's own confirmation_prompt says a mismatch in English, so the two are compared here
+        password = typer.prompt("密码", hide_input=True)
+        if typer.prompt("再输入一次密码", hide_input=True) == password:
+            return password
+        typer.echo("两次输入的密码不一致，请重新输入。", err=True)
 
 
 def _run(ctx: typer.Context, change) -> None:
@@ -45,7 +49,7 @@ def user_create(ctx: typer.Context, name: str = typer.Argument(..., help="登录
 
 
 @user_app.command("passwd")
-def user_passwd(ctx: typer.Context, name: str = typer.Argument(...),
+def user_passwd(ctx: typer.Context, name: str = typer.Argument(..., help="账号名。"),
                 password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取新密码（一行）。")
                 ) -> None:
     """修改账号的密码（该账号已登录的浏览器全部退出）。"""
@@ -57,7 +61,7 @@ def user_passwd(ctx: typer.Context, name: str = typer.Argument(...),
 
 
 @user_app.command("disable")
-def user_disable(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+def user_disable(ctx: typer.Context, name: str = typer.Argument(..., help="账号名。")) -> None:
     """停用账号：不能再登录，已登录的浏览器立即退出。"""
     from matcher.accounts.users import set_disabled
 
@@ -66,7 +70,7 @@ def user_disable(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
 
 
 @user_app.command("enable")
-def user_enable(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+def user_enable(ctx: typer.Context, name: str = typer.Argument(..., help="账号名。")) -> None:
     """重新启用已停用的账号。"""
     from matcher.accounts.users import set_disabled
 

@@ -7,6 +7,8 @@ from matcher.matching.diversity import DEFAULT_DIVERSITY, Policy
 from matcher.store.models import INSTITUTION_TYPES
 
 LEVELS = ("team", "institution", "need", "enterprise")
+MAX_QUERY_TEXT = 5000  # a need is a paragraph; 1 MB of text cost 33 s of CPU and was stored in the run
+MAX_QUERIES = 1000  # ids or query lines per command: each is a stored run
 
 
 class OptionError(ValueError):
