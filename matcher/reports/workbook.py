@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from matcher.reports.cells import guard_xlsx_cell
 from matcher.reports.data import ReportData, column_groups
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -51,8 +52,7 @@ def _plain(value):
 
 def _put(ws: Worksheet, row: int, column: int, value):
     cell = ws.cell(row=row, column=column, value=_plain(value))
-    if isinstance(cell.value, str) and cell.value.startswith("="):
-        cell.data_type = "s"  # text that looks like a formula stays text
+    guard_xlsx_cell(cell)  # need texts come from outside: one starting with = + - @ stays text
     return cell
 
 

@@ -1,7 +1,11 @@
 """The database schema: entities imported by staff, outcome events and recommendation runs.
 
 Columns holding personal contact data carry ``info={"sensitive": True}`` so that read paths serving
-less trusted roles can drop them without a separate list to keep in sync.
+less trusted roles can drop them without a separate list to keep in sync: researchers see them only
+where the enterprise marked its contacts public. Columns marked ``info={"sensitive": BUREAU_ONLY}`` are
+never shown to researchers: the 三清零 survey answers (科研条件, 合作情况, 拟对接单位, 创新计划) were given
+to the bureau for its own work, name other partners and plans, and the enterprise did not publish them
+as it publishes a need; what a researcher needs to judge a fit is in the need itself.
 """
 
 import datetime as dt
@@ -9,6 +13,8 @@ import datetime as dt
 from sqlalchemy import JSON as _JSON
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BUREAU_ONLY = "bureau_only"  # a sensitivity above contacts: hidden from researchers even when contacts are public
 
 INSTITUTION_TYPES = ("university", "research_institute", "new_rd_institution", "enterprise_rd_center")
 ACHIEVEMENT_KINDS = ("patent", "paper", "project", "result")
@@ -84,10 +90,10 @@ class Enterprise(Timestamps, Base):
     contacts_public: Mapped[bool | None] = mapped_column(Boolean)
     key_enterprise: Mapped[bool | None] = mapped_column(Boolean)
     # From the 三清零 survey form (附表1); empty for enterprises imported from plain lists.
-    rd_conditions: Mapped[str | None] = mapped_column(Text)
-    cooperation: Mapped[str | None] = mapped_column(Text)
-    wished_institutions: Mapped[list[str] | None] = mapped_column(JSON)
-    innovation_plan: Mapped[str | None] = mapped_column(Text)
+    rd_conditions: Mapped[str | None] = mapped_column(Text, info={"sensitive": BUREAU_ONLY})
+    cooperation: Mapped[str | None] = mapped_column(Text, info={"sensitive": BUREAU_ONLY})
+    wished_institutions: Mapped[list[str] | None] = mapped_column(JSON, info={"sensitive": BUREAU_ONLY})
+    innovation_plan: Mapped[str | None] = mapped_column(Text, info={"sensitive": BUREAU_ONLY})
     # 统一社会信用代码 (identifies the enterprise when a sheet has no id) and the 行政区划 code of its place.
     credit_code: Mapped[str | None] = mapped_column(String(32), index=True)
     place_code: Mapped[str | None] = mapped_column(String(12))
