@@ -23,8 +23,7 @@ REASON_HELP = ("未成功需要原因：" + "、".join(REJECTION_REASONS) + " �
 # How far a pair has got: an exit (rejected, declined) ends what came before it, a contract ends all.
 STAGE_ORDER = {"proposed": 0, "contacted": 1, "negotiating": 2, "rejected": 3, "declined": 3,
                "contract_signed": 4}
-STAGE_WORDS = {"proposed": "已推荐", "contacted": "已联系", "negotiating": "洽谈中", "contract_signed": "已签约",
-               "rejected": "未成功", "declined": "团队婉拒"}
+STAGE_WORDS = models.STAGE_WORDS
 
 
 class FeedbackError(ValueError):

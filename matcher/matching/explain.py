@@ -10,10 +10,10 @@ from embeddings.lexical import prepare_text
 from matcher.matching.candidates import Evidence
 from matcher.matching.catalog import Catalog
 from matcher.matching.features import FEATURES, matched_terms
+from matcher.store.models import STAGE_WORDS
 
 KIND_LABELS = {"patent": "专利", "paper": "论文", "project": "项目", "result": "成果"}
-STAGE_LABELS = {"proposed": "已推荐", "contacted": "已联系", "negotiating": "洽谈中", "contract_signed": "已签约",
-                "rejected": "被拒绝", "declined": "团队婉拒"}
+STAGE_LABELS = STAGE_WORDS  # one vocabulary: what a list shows is what the follow-up sheet accepts
 _SENTENCE_END = re.compile(r"(?<=[。；;！!？?\n])")
 
 

@@ -19,6 +19,9 @@ BUREAU_ONLY = "bureau_only"  # a sensitivity above contacts: hidden from researc
 INSTITUTION_TYPES = ("university", "research_institute", "new_rd_institution", "enterprise_rd_center")
 ACHIEVEMENT_KINDS = ("patent", "paper", "project", "result")
 OUTCOME_STAGES = ("proposed", "contacted", "negotiating", "contract_signed", "rejected", "declined")
+# The words a clerk reads and writes for each stage (follow-up sheets, the console, explanations).
+STAGE_WORDS = {"proposed": "已推荐", "contacted": "已联系", "negotiating": "洽谈中", "contract_signed": "已签约",
+               "rejected": "未成功", "declined": "团队婉拒"}
 NEED_STATUSES = ("open", "closed")
 
 
