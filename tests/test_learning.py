@@ -84,8 +84,8 @@ def test_train_on_the_sample_stores_a_versioned_model_and_the_service_says_which
 def test_thin_feedback_keeps_the_scorer_and_says_why(cli):
     keep_only_first_events(cli, 12)
     report = json.loads(cli("train", "--format", "json").output)
-    assert not report["beat_scorer"] and "feedback too thin" in report["note"]
-    assert report["serving"].startswith("weighted:") and "feedback too thin" in report["serving_note"]
+    assert not report["beat_scorer"] and "反馈太少" in report["note"]
+    assert report["serving"].startswith("weighted:") and "反馈太少" in report["serving_note"]
 
 
 def keep_only_first_events(cli, n: int) -> None:

@@ -177,7 +177,7 @@ def test_an_empty_database_or_a_missing_index_is_refused_clearly_and_nothing_is_
     import shutil
 
     result = cli("report", "monthly", "--month", MONTH, "--out", tmp_path / "r", ok=False)
-    assert result.exit_code == 1 and "no enterprises in the database" in result.output
+    assert result.exit_code == 1 and "数据库里还没有企业" in result.output
     assert cli.query("SELECT count(*) FROM report_runs") == [(0,)] and not (tmp_path / "r").exists()
 
     copy = copy_sample_db(sample_db, tmp_path / "noindex")

@@ -70,7 +70,7 @@ def funnel(pairs: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     if by is None:
         return pd.DataFrame([{"group": "全部", **_counts(pairs)}])
     if by not in pairs.columns:
-        raise ValueError(f"cannot group by {by!r}; use one of {', '.join(GROUPS)}")
+        raise ValueError(f"不能按 {by!r} 分组；可选：{'、'.join(GROUPS)}")
     rows = [{by: key if key is not None else "（未登记）", **_counts(part)}
             for key, part in pairs.groupby(pairs[by].fillna("（未登记）"), sort=True)]
     return pd.DataFrame(rows)
@@ -94,6 +94,6 @@ def by_run_rank(session: Session, pairs: pd.DataFrame) -> pd.DataFrame:
 def funnel_report(session: Session, by: str | None = None) -> pd.DataFrame:
     """The funnel as the CLI and HTTP show it: overall, by a column, or by run rank."""
     if by is not None and by not in GROUPS:
-        raise ValueError(f"cannot group by {by!r}; use one of {', '.join(GROUPS)}")
+        raise ValueError(f"不能按 {by!r} 分组；可选：{'、'.join(GROUPS)}")
     pairs = pairs_frame(session)
     return by_run_rank(session, pairs) if by == "run_rank" else funnel(pairs, by)

@@ -104,7 +104,7 @@ def train(engine: Engine, service: MatchService | None = None, test_months: int 
     with session_factory(engine)() as session:
         events = events_frame(session)
     if events.empty:
-        return TrainReport(None, False, "no outcome events yet: record some (cxy feedback, cxy import outcomes)",
+        return TrainReport(None, False, "还没有任何对接结果记录：请先登记（cxy feedback，或 cxy import outcomes）",
                            {}, None, {}, base_weights=base)
     first, last = events["date"].min(), events["date"].max()
     cutoff = shift_months(month_start(last), -(test_months - 1))
@@ -123,11 +123,11 @@ def train(engine: Engine, service: MatchService | None = None, test_months: int 
     weights, eta = _learn(train_queries, base, eta) if train_queries else (None, eta)
     thin = []
     if counts["train_preferences"] < MIN_PREFERENCES:
-        thin.append(f"{counts['train_preferences']} better-worse pairs in the training months (need {MIN_PREFERENCES})")
+        thin.append(f"训练月份只有 {counts['train_preferences']} 组可比较的好坏配对（至少需要 {MIN_PREFERENCES} 组）")
     if counts["test_contracted"] < MIN_TEST_SIGNED:
-        thin.append(f"{counts['test_contracted']} contracts in the test months (need {MIN_TEST_SIGNED})")
+        thin.append(f"检验月份只有 {counts['test_contracted']} 份签约（至少需要 {MIN_TEST_SIGNED} 份）")
     if weights is None or thin:
-        note = "feedback too thin to learn from: " + ("; ".join(thin) or "no list holds a better and a worse team")
+        note = "反馈太少，暂不能学习：" + ("；".join(thin) or "没有哪一份清单同时有较好和较差的团队")
         return _finish(engine, store, TrainReport(None, False, note, window, eta, counts, base_weights=base))
 
     test_queries = labelled_queries(service, test_labels[test_labels["label"] >= 1], include_labelled=False)
@@ -139,13 +139,13 @@ def train(engine: Engine, service: MatchService | None = None, test_months: int 
         served, _ = _learn(labelled_queries(service, every), base, eta)
         weights = served or weights
         window["served_fit"] = f"{first.isoformat()}..{last.isoformat()}"
-        note = (f"beat the scorer on the last {test_months} months (recall@{K} {learned[f'recall@{K}']:.3f} vs "
-                f"{scorer[f'recall@{K}']:.3f}, nDCG@{K} {learned[f'nDCG@{K}']:.3f} vs {scorer[f'nDCG@{K}']:.3f}); "
-                "refitted on all feedback and served")
+        note = (f"在最近 {test_months} 个月上胜过规则打分（recall@{K} {learned[f'recall@{K}']:.3f}，规则 "
+                f"{scorer[f'recall@{K}']:.3f}；nDCG@{K} {learned[f'nDCG@{K}']:.3f}，规则 {scorer[f'nDCG@{K}']:.3f}）；"
+                "已用全部反馈重新拟合并投入使用")
     else:
-        note = (f"did not beat the scorer on the last {test_months} months (recall@{K} "
-                f"{learned[f'recall@{K}']:.3f} vs {scorer[f'recall@{K}']:.3f}, nDCG@{K} {learned[f'nDCG@{K}']:.3f} "
-                f"vs {scorer[f'nDCG@{K}']:.3f}); the service keeps the scorer")
+        note = (f"在最近 {test_months} 个月上没有胜过规则打分（recall@{K} "
+                f"{learned[f'recall@{K}']:.3f}，规则 {scorer[f'recall@{K}']:.3f}；nDCG@{K} {learned[f'nDCG@{K}']:.3f}，"
+                f"规则 {scorer[f'nDCG@{K}']:.3f}）；继续使用规则打分")
     return _finish(engine, store, TrainReport(None, beat, note, window, eta, counts, table, weights, base))
 
 

@@ -65,10 +65,10 @@ def assign(candidates: Sequence[Candidate], per_need: int, slots: Mapping[str, i
     fit = np.array([c.fit for c in pool])
     result = linprog(-fit, A_ub=matrix, b_ub=np.array(bounds, dtype=np.float64), bounds=(0, 1), method="highs-ds")
     if result.status != 0:
-        raise AssignmentError(f"the assignment solver stopped: {result.message}")
+        raise AssignmentError(f"推荐分配求解器中途停止：{result.message}")
     x = result.x
     if np.any(np.minimum(np.abs(x), np.abs(1 - x)) > 1e-6):
-        raise AssignmentError("the assignment solver returned a fractional solution")
+        raise AssignmentError("推荐分配求解器给出了非整数解，无法分配")
     return [cand for cand, value in zip(pool, x, strict=True) if value > 0.5]
 
 

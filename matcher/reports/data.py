@@ -257,7 +257,7 @@ def _institutions(proposals: pd.DataFrame, institutions, teams) -> pd.DataFrame:
 def load_report(session: Session, report_id: str) -> ReportData:
     run = session.get(models.ReportRun, report_id)
     if run is None:
-        raise LookupError(f"no report run {report_id!r}")
+        raise LookupError(f"没有编号为 {report_id!r} 的月报记录")
     month = Month.parse(run.month)
     summary = run.summary
     report_enterprises = summary["enterprises"]

@@ -16,7 +16,7 @@ class Month:
     def parse(cls, text: str) -> "Month":
         match = _PATTERN.match((text or "").strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
-            raise ValueError(f"month {text!r} is not a month; write it as YYYY-MM, e.g. 2026-11")
+            raise ValueError(f"月份 {text!r} 写法不对：请写成 YYYY-MM（年-月），如 2026-11")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

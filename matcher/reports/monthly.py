@@ -57,13 +57,13 @@ class MonthlyOptions:
 
     def check(self) -> "MonthlyOptions":
         if not 1 <= self.top <= 50:
-            raise ValueError(f"top must be between 1 and 50, not {self.top}")
+            raise ValueError(f"每家企业推荐数（top）须在 1 到 50 之间，现为 {self.top}")
         if not 0 <= self.min_score < 1:
-            raise ValueError(f"min-score is a 0..1 score; {self.min_score} is outside it")
+            raise ValueError(f"最低匹配度（min-score）须在 0 到 1 之间（不含 1），现为 {self.min_score}")
         if self.repropose_after_days < 0:
-            raise ValueError(f"repropose-after must be 0 days or more, not {self.repropose_after_days}")
+            raise ValueError(f"重新推荐间隔（repropose-after）须为 0 天或以上，现为 {self.repropose_after_days}")
         if self.pool < self.top:
-            raise ValueError(f"pool ({self.pool}) must be at least top ({self.top})")
+            raise ValueError(f"候选池（pool，{self.pool}）不能小于每家企业推荐数（top，{self.top}）")
         return self
 
 
@@ -279,10 +279,10 @@ class NotReady(Exception):
 def _check_ready(service: MatchService) -> None:
     catalog = service.catalog
     if not catalog.enterprises:
-        raise NotReady("no enterprises in the database: import them first (cxy import enterprises FILE, or "
-                       "cxy import survey FILE)")
+        raise NotReady("数据库里还没有企业：请先导入企业（cxy import enterprises 文件，或 "
+                       "cxy import survey 文件）")
     if not catalog.teams:
-        raise NotReady("no teams in the database to propose: import institutions, teams and achievements first")
+        raise NotReady("数据库里还没有可推荐的团队：请先导入机构、团队和成果")
     _ = service.capabilities, service.needs_search  # an unbuilt or stale index fails here, before any work
 
 
