@@ -1,0 +1,216 @@
+"""Retrieval levers of issue 17 item 3, measured blind: each lever's constant is chosen by cross-validation
+(leave-one-industry-out over the blind needs, bench/evaluation.cross_validate) and only held-out folds are
+reported, paired against the ranking without the lever, overall and on the card's groups.
+
+The ranking measured is the service's semantic evidence without the business features: every capability
+document scored by dense (e5) + 0.5 char TF-IDF + BM25 (z-scores over each query's top 100, as
+matcher/matching/search.py), teams by the top-3 mean of their documents (candidates.py). A lever that does
+not move this ranking cannot move the served list's semantic part either.
+
+Levers:
+- rare characters: the dense side sees embeddings.rare_chars.dense_text (element symbol or English name)
+  on both the need and the documents; grid none / symbol / name (also on e5 alone and the char+e5 z-fusion);
+- PRF: RM3-style feedback on BM25 from the first pass's fused top k documents; grid k x terms x lambda;
+- field weighting: a second lexical field per document (achievement title + keywords; team name + discipline)
+  added with weight g;
+- key phrases: the need's title + keywords as a second query for every component, added with weight g;
+- fusion weights: char and BM25 weights beside dense 1; aggregation: top-k mean for k in 1..5;
+- scorer weights: the transparent scorer's term_overlap, best_evidence, lexical and dense weights, on the
+  served features of the 150 scored candidates (ranked by raw score: no diversity or exploration place).
+
+Run: .venv/bin/python bench/quality_levers.py [--db PATH]   (default: the blind bench database)
+"""
+
+import argparse
+import itertools
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.evaluation import bootstrap, cross_validate, group_folds, paired_difference, query_metrics  # noqa: E402
+from bench.match_quality import blind_database, labelled_sets  # noqa: E402
+from embeddings.encoder import Encoder  # noqa: E402
+from embeddings.lexical import Bm25Retriever, CharTfidfRetriever  # noqa: E402
+from embeddings.normalize import normalize_text  # noqa: E402
+from embeddings.rare_chars import dense_text  # noqa: E402
+from matcher.documents import _join, need_text  # noqa: E402
+from matcher.matching.features import FEATURE_NAMES  # noqa: E402
+from matcher.matching.rank import DEFAULT_WEIGHTS  # noqa: E402
+from matcher.matching.service import MatchService  # noqa: E402
+
+
+def z_top(raw: np.ndarray) -> np.ndarray:
+    """Rows z-scored against their own top 100 (embeddings.hybrid's "zscore-top")."""
+    raw = np.atleast_2d(raw)
+    head = -np.partition(-raw, 99, axis=1)[:, :100]
+    return (raw - head.mean(1, keepdims=True)) / np.maximum(head.std(1, keepdims=True), 1e-6)
+
+
+class TeamRanker:
+    """Teams ranked by the top-k mean of their documents' scores (padded owner x document matrix)."""
+
+    def __init__(self, owners_of_docs: list[str]):
+        self.owners = sorted(set(owners_of_docs))
+        index = {o: i for i, o in enumerate(self.owners)}
+        self.group = np.array([index[o] for o in owners_of_docs])
+        self.pos = np.zeros(len(self.group), dtype=int)
+        counts = np.zeros(len(self.owners), dtype=int)
+        for j, g in enumerate(self.group):
+            self.pos[j], counts[g] = counts[g], counts[g] + 1
+        self.width = int(counts.max())
+
+    def __call__(self, values: np.ndarray, k: int = 3) -> list[str]:
+        matrix = np.full((len(self.owners), self.width), -np.inf)
+        matrix[self.group, self.pos] = values
+        top = -np.sort(-matrix, axis=1)[:, :k]
+        finite = np.isfinite(top)
+        affinity = np.where(finite, top, 0).sum(1) / np.maximum(finite.sum(1), 1)
+        return [self.owners[i] for i in sorted(range(len(self.owners)), key=lambda i: (-affinity[i], self.owners[i]))]
+
+
+def prf_bm25(bm25: Bm25Retriever, text: str, first: np.ndarray, k: int, terms: int, lam: float) -> np.ndarray:
+    """BM25 of the query mixed with the ``terms`` heaviest terms of its ``k`` best first-pass documents (RM3:
+    (1 - lam) x the query's term distribution + lam x the feedback docs' mean BM25 term weights)."""
+    known = Counter(bm25.vocabulary_[t] for t in bm25.analyze(text) if t in bm25.vocabulary_)
+    weights: Counter = Counter({t: (1 - lam) * c / max(sum(known.values()), 1) for t, c in known.items()})
+    if lam:
+        feedback = np.asarray(bm25._postings[:, np.argsort(-first)[:k]].sum(axis=1)).ravel() / k
+        top = np.argpartition(-feedback, terms)[:terms]
+        for t, w in zip(top, feedback[top] / feedback[top].sum(), strict=True):
+            weights[int(t)] += lam * w
+    columns = np.fromiter(weights.keys(), np.int64)
+    return np.asarray(bm25._postings[columns].T @ np.fromiter(weights.values(), np.float32)).ravel()
+
+
+def components(service: MatchService, queries: list[str]) -> dict:
+    """Every matrix the levers need, (queries x capability documents), z-scored per query."""
+    cat, caps = service.catalog, service.capabilities
+    encoder = Encoder()
+    docs = [service._capability_text(d) for d in caps.doc_ids]
+    texts = [need_text(cat.needs[q]) for q in queries]
+    keyphrases = [_join(cat.needs[q].title, cat.needs[q].keywords) for q in queries]
+
+    def head(doc_id: str) -> str:
+        kind, _, key = doc_id.partition(":")
+        record = cat.teams[key] if kind == "team" else cat.achievements[key]
+        return _join(record.name, record.discipline) if kind == "team" else _join(record.title, record.keywords)
+
+    heads = [head(d) for d in caps.doc_ids]
+    char, bm25 = caps.lexical["char"], caps.lexical["bm25"]
+    head_char = CharTfidfRetriever().fit(heads)
+    head_bm25 = Bm25Retriever(user_terms=sorted({k for a in cat.achievements.values() for k in a.keywords or ()}))
+    head_bm25.fit(heads)
+    m = {
+        "char": z_top(np.vstack([char.scores(t) for t in texts])),
+        "bm25": z_top(np.vstack([bm25.scores(t) for t in texts])),
+        "char_kp": z_top(np.vstack([char.scores(t) for t in keyphrases])),
+        "bm25_kp": z_top(np.vstack([bm25.scores(t) for t in keyphrases])),
+        "dense_kp": z_top(encoder.encode(keyphrases) @ caps.dense.vectors[caps.dense_rows].T),
+        "head": z_top(np.vstack([0.5 * z_top(head_char.scores(t))[0] + z_top(head_bm25.scores(t))[0] for t in texts])),
+    }
+    for style in ("none", "symbol", "name"):
+        show = (lambda t: t) if style == "none" else (lambda t, s=style: dense_text(normalize_text(t), s))
+        passages = encoder.encode([show(t) for t in docs], kind="passage")
+        m[f"dense_{style}"] = z_top(encoder.encode([show(t) for t in texts]) @ passages.T)
+    first = m["dense_none"] + 0.5 * m["char"] + m["bm25"]
+    for k, terms, lam in PRF_GRID[1:]:
+        m["prf", k, terms, lam] = z_top(np.vstack([prf_bm25(bm25, t, f, k, terms, lam) for t, f in zip(texts, first,
+                                                                                                       strict=True)]))
+    return m
+
+
+PRF_GRID = [(0, 0, 0.0)] + [(k, t, lam) for k in (3, 5, 10) for t in (10, 20, 40) for lam in (0.1, 0.2, 0.3)]
+WEIGHTS = [(0.5, 1.0)] + [(c, b) for c in (0, 0.25, 0.5, 1, 1.5) for b in (0, 0.5, 0.75, 1, 1.5)
+                          if (c, b) != (0.5, 1.0)]
+
+
+def levers(m: dict) -> dict[str, tuple[list, object]]:
+    """Lever -> (grid, first value = without the lever; score(value, query row) -> document scores)."""
+    d, c, b = m["dense_none"], m["char"], m["bm25"]
+    fused = lambda i: d[i] + 0.5 * c[i] + b[i]  # noqa: E731
+    rare = lambda s, i: m[f"dense_{s}"][i] + 0.5 * c[i] + b[i]  # noqa: E731
+    return {
+        "rare characters (fused)": (["none", "symbol", "name"], rare),
+        "rare characters (e5 alone)": (["none", "symbol", "name"], lambda s, i: m[f"dense_{s}"][i]),
+        "PRF on BM25 (k, terms, lambda)": (
+            PRF_GRID, lambda g, i: d[i] + 0.5 * c[i] + (b if not g[0] else m["prf", *g])[i]),
+        "field weighting: + g x lexical(title+keywords)": (
+            [0, 0.1, 0.2, 0.3, 0.5, 1], lambda g, i: fused(i) + g * m["head"][i]),
+        "key phrases: + g x all components(title+keywords)": (
+            [0, 0.25, 0.5, 1],
+            lambda g, i: fused(i) + g * (m["dense_kp"][i] + 0.5 * m["char_kp"][i] + m["bm25_kp"][i])),
+        "fusion weights (char, BM25) beside dense 1": (WEIGHTS, lambda g, i: d[i] + g[0] * c[i] + g[1] * b[i]),
+    }
+
+
+def scorer_weights(service: MatchService, queries: list[str], grades: dict, folds: list) -> str:
+    """One table row: the semantic feature weights of the weighted scorer, chosen by CV."""
+    names = ("term_overlap", "best_evidence", "lexical", "dense")
+    base = tuple(DEFAULT_WEIGHTS[n] for n in names)
+    grid = [base] + [g for g in itertools.product((0, 0.25, 0.5, 1, 1.5), (0, 0.3, 0.6, 1), (0, 0.25, 0.5),
+                                                  (0, 0.25, 0.5)) if g != base]
+    features = {}
+    for q in queries:
+        ranked = service.need_ranking(q)[1]
+        features[q] = [s.key for s in ranked], np.array([[s.values[n] for n in FEATURE_NAMES] for s in ranked])
+    per: dict = {}
+    for g in grid:
+        weights = np.array([dict(DEFAULT_WEIGHTS, **dict(zip(names, g, strict=True)))[n] for n in FEATURE_NAMES])
+        for q, (keys, X) in features.items():
+            score = X @ weights
+            top = sorted(range(len(keys)), key=lambda i: (-score[i], keys[i]))[:10]
+            per.setdefault(g, {})[q] = query_metrics([keys[i] for i in top], grades[q], 2)
+    cv = cross_validate({q: {g: per[g][q] for g in grid} for q in queries}, folds, grid)
+    held, without = [cv.held_out[q]["nDCG@10"] for q in queries], [per[base][q]["nDCG@10"] for q in queries]
+    diff = paired_difference(held, without)
+    chosen = ", ".join(f"{v} x{n}" for v, n in Counter(v for _, v in cv.chosen).most_common(2))
+    return (f"| scorer weights {names} (now {base}) | {chosen} | {np.mean(without):.3f} / {np.mean(held):.3f} | | | "
+            f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}] |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="a database holding the sample and the blind needs, indexed")
+    args = parser.parse_args()
+    from matcher.settings import database_url
+    from matcher.store.db import open_database
+
+    service = MatchService(open_database(database_url(args.db) if args.db else blind_database()), store_runs=False)
+    lset = labelled_sets("blind")[0]
+    queries = sorted(q for q in lset.grades if q in service.warm().catalog.needs)
+    folds = group_folds(queries, lambda q: service.catalog.enterprise_of(q).industry or "?")
+    rank = TeamRanker(service.capabilities.owner)
+    m = components(service, queries)
+    groups = {"all": set(queries), **{g: lset.groups[g] for g in ("rare characters", "cross-field")}}
+    print(f"blind needs -> teams, {len(queries)} needs; nDCG@10, held-out folds (leave-one-industry-out)")
+    print("| lever | chosen per fold | " + " | ".join(f"without / with ({g})" for g in groups)
+          + " | with - without (all), paired |\n|---|---|" + "---|" * (len(groups) + 1))
+    for name, (grid, score) in levers(m).items():
+        per = {g: {q: query_metrics(rank(score(g, i))[:10], lset.grades[q], 2) for i, q in enumerate(queries)}
+               for g in grid}
+        cv = cross_validate({q: {g: per[g][q] for g in grid} for q in queries}, folds, grid)
+        chosen = Counter(str(v) for _, v in cv.chosen).most_common()
+        cells = [f"{bootstrap([per[grid[0]][q]['nDCG@10'] for q in queries if q in ids]).mean:.3f} / "
+                 f"{bootstrap([cv.held_out[q]['nDCG@10'] for q in queries if q in ids]).mean:.3f}"
+                 for ids in groups.values()]
+        diff = paired_difference([cv.held_out[q]["nDCG@10"] for q in queries],
+                                 [per[grid[0]][q]["nDCG@10"] for q in queries])
+        print(f"| {name} | " + ", ".join(f"{v} x{n}" for v, n in chosen) + " | " + " | ".join(cells)
+              + f" | {diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}] |")
+    aggregation = {k: {q: query_metrics(rank(m["dense_none"][i] + 0.5 * m["char"][i] + m["bm25"][i], k)[:10],
+                                        lset.grades[q], 2) for i, q in enumerate(queries)} for k in (3, 1, 2, 4, 5)}
+    cv = cross_validate({q: {k: aggregation[k][q] for k in aggregation} for q in queries}, folds, list(aggregation))
+    diff = paired_difference([cv.held_out[q]["nDCG@10"] for q in queries],
+                             [aggregation[3][q]["nDCG@10"] for q in queries])
+    print(scorer_weights(service, queries, lset.grades, folds))
+    print(f"| aggregation: top-k mean (k=3 served) | {Counter(v for _, v in cv.chosen).most_common()} | "
+          f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}] |")
+
+
+if __name__ == "__main__":
+    main()
