@@ -17,8 +17,12 @@ Levers:
 - fusion weights: char and BM25 weights beside dense 1; aggregation: top-k mean for k in 1..5;
 - scorer weights: the transparent scorer's term_overlap, best_evidence, lexical and dense weights, on the
   served features of the 150 scored candidates (ranked by raw score: no diversity or exploration place).
+- hubness (documents that score high for every need): reference statistics of each document over every
+  need in the database (sample + blind, unlabelled texts only), either CSLS (s - beta x the mean of the
+  document's top-K fused scores, or of each component's top-K) or a per-document z (the document's scores
+  over its top-K reference needs, or all of them) blended with the per-query z by alpha.
 
-Run: .venv/bin/python bench/quality_levers.py [--db PATH]   (default: the blind bench database)
+Run: .venv/bin/python bench/quality_levers.py [--db PATH] [--only hubness]   (default: the blind bench database)
 """
 
 import argparse
@@ -64,12 +68,15 @@ class TeamRanker:
             self.pos[j], counts[g] = counts[g], counts[g] + 1
         self.width = int(counts.max())
 
-    def __call__(self, values: np.ndarray, k: int = 3) -> list[str]:
+    def affinity(self, values: np.ndarray, k: int = 3) -> np.ndarray:
         matrix = np.full((len(self.owners), self.width), -np.inf)
         matrix[self.group, self.pos] = values
         top = -np.sort(-matrix, axis=1)[:, :k]
         finite = np.isfinite(top)
-        affinity = np.where(finite, top, 0).sum(1) / np.maximum(finite.sum(1), 1)
+        return np.where(finite, top, 0).sum(1) / np.maximum(finite.sum(1), 1)
+
+    def __call__(self, values: np.ndarray, k: int = 3) -> list[str]:
+        affinity = self.affinity(values, k)
         return [self.owners[i] for i in sorted(range(len(self.owners)), key=lambda i: (-affinity[i], self.owners[i]))]
 
 
@@ -87,8 +94,9 @@ def prf_bm25(bm25: Bm25Retriever, text: str, first: np.ndarray, k: int, terms: i
     return np.asarray(bm25._postings[columns].T @ np.fromiter(weights.values(), np.float32)).ravel()
 
 
-def components(service: MatchService, queries: list[str]) -> dict:
-    """Every matrix the levers need, (queries x capability documents), z-scored per query."""
+def components(service: MatchService, queries: list[str], only: str = "") -> dict:
+    """Every matrix the levers need, (queries x capability documents), z-scored per query; with ``only``
+    (levers named so), just the fused ranking's components and the hubness reference."""
     cat, caps = service.catalog, service.capabilities
     encoder = Encoder()
     docs = [service._capability_text(d) for d in caps.doc_ids]
@@ -105,6 +113,11 @@ def components(service: MatchService, queries: list[str]) -> dict:
     head_char = CharTfidfRetriever().fit(heads)
     head_bm25 = Bm25Retriever(user_terms=sorted({k for a in cat.achievements.values() for k in a.keywords or ()}))
     head_bm25.fit(heads)
+    if only:
+        passages = encoder.encode(docs, kind="passage")
+        return {"dense_none": z_top(encoder.encode(texts) @ passages.T),
+                "char": z_top(np.vstack([char.scores(t) for t in texts])),
+                "bm25": z_top(np.vstack([bm25.scores(t) for t in texts])), **reference(service, encoder, passages)}
     m = {
         "char": z_top(np.vstack([char.scores(t) for t in texts])),
         "bm25": z_top(np.vstack([bm25.scores(t) for t in texts])),
@@ -118,10 +131,54 @@ def components(service: MatchService, queries: list[str]) -> dict:
         passages = encoder.encode([show(t) for t in docs], kind="passage")
         m[f"dense_{style}"] = z_top(encoder.encode([show(t) for t in texts]) @ passages.T)
     first = m["dense_none"] + 0.5 * m["char"] + m["bm25"]
+    m.update(reference(service, encoder, encoder.encode(docs, kind="passage")))
     for k, terms, lam in PRF_GRID[1:]:
         m["prf", k, terms, lam] = z_top(np.vstack([prf_bm25(bm25, t, f, k, terms, lam) for t, f in zip(texts, first,
                                                                                                        strict=True)]))
     return m
+
+
+def reference(service: MatchService, encoder: Encoder, passages: np.ndarray) -> dict:
+    """Each document's hubness statistics over every need in the database (the reference queries): per
+    component, its scores (z over each need's top 100) sorted down the needs, so a top-K mean is one slice."""
+    cat, caps = service.catalog, service.capabilities
+    texts = [need_text(cat.needs[q]) for q in sorted(cat.needs)]
+    dense = z_top(encoder.encode(texts) @ passages.T)
+    char = z_top(np.vstack([caps.lexical["char"].scores(t) for t in texts]))
+    bm25 = z_top(np.vstack([caps.lexical["bm25"].scores(t) for t in texts]))
+    down = lambda x: -np.sort(-x, axis=0)  # noqa: E731
+    fused = dense + 0.5 * char + bm25
+    return {"ref_raw": fused, "ref_fused": down(fused), "ref_dense": down(dense), "ref_char": down(char),
+            "ref_bm25": down(bm25)}
+
+
+def hubness(m: dict, fused, rank: TeamRanker) -> dict[str, tuple[list, object]]:
+    """The hubness levers (see the module docstring); K = None: every reference need. The team-level one
+    subtracts the team's CSLS term from each of its documents, which shifts its top-3 mean by exactly that."""
+    top = lambda name, k: m[name][:k].mean(0)  # noqa: E731
+    teams = -np.sort(-np.vstack([rank.affinity(row) for row in m["ref_raw"]]), axis=0)
+    team_top = lambda k: teams[:k].mean(0)[rank.group]  # noqa: E731
+    csls = [(0, 0.0)] + [(k, b) for k in (5, 10, 20, 50) for b in (0.25, 0.5, 0.75, 1.0)]
+    per = lambda k: top("ref_dense", k) + 0.5 * top("ref_char", k) + top("ref_bm25", k)  # noqa: E731
+
+    def doc_z(g, i):
+        k, a = g
+        head = m["ref_fused"][:k]
+        return (1 - a) * fused(i) + a * (fused(i) - head.mean(0)) / np.maximum(head.std(0), 1e-6)
+
+    return {
+        "hubness CSLS on fused: s - beta x top-K mean (K, beta)": (
+            csls, lambda g, i: fused(i) - g[1] * top("ref_fused", g[0]) if g[0] else fused(i)),
+        "hubness CSLS per component (K, beta)": (csls, lambda g, i: fused(i) - g[1] * per(g[0]) if g[0] else fused(i)),
+        "hubness CSLS on teams' top-3 mean (K, beta)": (
+            csls, lambda g, i: fused(i) - g[1] * team_top(g[0]) if g[0] else fused(i)),
+        "hubness joint: per-document z (all needs, alpha) then teams' CSLS (K, beta, alpha)": (
+            [(0, 0.0, 0.0)] + [(k, b, a) for k in (5, 10, 20) for b in (0, 0.25, 0.5, 0.75) for a in (0, 0.25, 0.5)
+                               if b or a][:35],
+            lambda g, i: doc_z((None, g[2]), i) - (g[1] * team_top(g[0]) if g[1] else 0)),
+        "hubness per-document z over its top-K needs, blend alpha (K, alpha)": (
+            [(None, 0.0)] + [(k, a) for k in (20, 50, None) for a in (0.1, 0.25, 0.5, 0.75, 1.0)], doc_z),
+    }
 
 
 PRF_GRID = [(0, 0, 0.0)] + [(k, t, lam) for k in (3, 5, 10) for t in (10, 20, 40) for lam in (0.1, 0.2, 0.3)]
@@ -129,7 +186,7 @@ WEIGHTS = [(0.5, 1.0)] + [(c, b) for c in (0, 0.25, 0.5, 1, 1.5) for b in (0, 0.
                           if (c, b) != (0.5, 1.0)]
 
 
-def levers(m: dict) -> dict[str, tuple[list, object]]:
+def levers(m: dict, rank: TeamRanker) -> dict[str, tuple[list, object]]:
     """Lever -> (grid, first value = without the lever; score(value, query row) -> document scores)."""
     d, c, b = m["dense_none"], m["char"], m["bm25"]
     fused = lambda i: d[i] + 0.5 * c[i] + b[i]  # noqa: E731
@@ -145,6 +202,7 @@ def levers(m: dict) -> dict[str, tuple[list, object]]:
             [0, 0.25, 0.5, 1],
             lambda g, i: fused(i) + g * (m["dense_kp"][i] + 0.5 * m["char_kp"][i] + m["bm25_kp"][i])),
         "fusion weights (char, BM25) beside dense 1": (WEIGHTS, lambda g, i: d[i] + g[0] * c[i] + g[1] * b[i]),
+        **hubness(m, fused, rank),
     }
 
 
@@ -176,6 +234,7 @@ def scorer_weights(service: MatchService, queries: list[str], grades: dict, fold
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="a database holding the sample and the blind needs, indexed")
+    parser.add_argument("--only", default="", help="run only the levers whose name holds this (e.g. hubness)")
     args = parser.parse_args()
     from matcher.settings import database_url
     from matcher.store.db import open_database
@@ -185,12 +244,14 @@ def main() -> None:
     queries = sorted(q for q in lset.grades if q in service.warm().catalog.needs)
     folds = group_folds(queries, lambda q: service.catalog.enterprise_of(q).industry or "?")
     rank = TeamRanker(service.capabilities.owner)
-    m = components(service, queries)
+    m = components(service, queries, args.only)
     groups = {"all": set(queries), **{g: lset.groups[g] for g in ("rare characters", "cross-field")}}
     print(f"blind needs -> teams, {len(queries)} needs; nDCG@10, held-out folds (leave-one-industry-out)")
     print("| lever | chosen per fold | " + " | ".join(f"without / with ({g})" for g in groups)
           + " | with - without (all), paired |\n|---|---|" + "---|" * (len(groups) + 1))
-    for name, (grid, score) in levers(m).items():
+    for name, (grid, score) in levers(m, rank).items():
+        if args.only not in name:
+            continue
         per = {g: {q: query_metrics(rank(score(g, i))[:10], lset.grades[q], 2) for i, q in enumerate(queries)}
                for g in grid}
         cv = cross_validate({q: {g: per[g][q] for g in grid} for q in queries}, folds, grid)
@@ -202,6 +263,8 @@ def main() -> None:
                                  [per[grid[0]][q]["nDCG@10"] for q in queries])
         print(f"| {name} | " + ", ".join(f"{v} x{n}" for v, n in chosen) + " | " + " | ".join(cells)
               + f" | {diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}] |")
+    if args.only:
+        return
     aggregation = {k: {q: query_metrics(rank(m["dense_none"][i] + 0.5 * m["char"][i] + m["bm25"][i], k)[:10],
                                         lset.grades[q], 2) for i, q in enumerate(queries)} for k in (3, 1, 2, 4, 5)}
     cv = cross_validate({q: {k: aggregation[k][q] for k in aggregation} for q in queries}, folds, list(aggregation))
