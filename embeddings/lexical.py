@@ -4,15 +4,14 @@ Both follow one small scikit-learn style protocol (``fit`` / ``scores`` / ``sear
 fuse their scores with the dense index at score level: ``scores(query)`` gives a float32 score for every
 fitted document in fit order, ``search(query, k)`` the best ``k`` as ``(id, score)`` with score > 0.
 
-Every text (documents, queries, user terms) goes through ``embeddings.normalize.normalize_text``
-(traditional -> simplified, full-width -> half-width, one space) and is lower-cased here, so 鋰雲母 meets
-锂云母 and ＰＣＢ meets pcb. Document weights are precomputed as a (vocabulary x documents) CSR matrix, so a
-query reads only the postings of its own terms (~0.3-0.6 ms a query over 1,000-2,000 documents).
+Texts are read in the lexical normal form of ``embeddings.lexical_text`` (normalised, lower-cased; jieba
+words with private user dictionaries), n-grams counted by ``embeddings.char_ngrams``; every public name of
+those modules is importable from here too. Document weights are precomputed as a (vocabulary x documents)
+CSR matrix, so a query reads only the postings of its own terms (~0.3-0.6 ms a query over 1,000-2,000 documents).
 
-jieba: each set of user terms gets its own ``jieba.Tokenizer`` (never the global ``jieba.dt``), so
-retrievers built with different dictionaries do not interfere. The main dictionary is loaded once per
-process (~1 s) into a private base tokenizer; a retriever's tokenizer copies its word table (~15 ms) and
-adds the user terms. BM25's fit time is nearly all jieba: ~1 s per 1,000 abstracts of ~210 characters.
+BM25's fit time is nearly all jieba (~1 s per 1,000 abstracts of ~210 characters): ``fit_tokens`` and
+``fit_ngram_texts`` fit from analyses made earlier, which ``embeddings.lexical_docs`` keeps per document
+between index builds.
 
 Defaults are the best measured on the CSL dev set (shared/data/csl-dev, 1,000 real abstracts): known-item
 retrieval, docs = abstracts, MRR@10 for queries = titles / "novel" author keywords (the keywords found verbatim
@@ -24,21 +23,34 @@ in neither title nor abstract, 468 papers):
 
 from __future__ import annotations
 
-import logging
+import itertools
 import operator
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Protocol, Self
 
 import jieba
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
-from embeddings.normalize import normalize_text
+from embeddings.char_ngrams import _CharNgramCounter, sorted_codes
+from embeddings.lexical_text import (
+    _CJK_RUN,
+    DEFAULT_STOPWORDS,
+    _as_stopwords,
+    _base_tokenizer,
+    _clean_terms,
+    _jieba_tokens,
+    _ngram_text,
+    _tokenizer_for,
+    make_tokenizer,
+    ngram_text_of,
+    prepare_text,
+    tokenize,
+)
 
 __all__ = [
     "DEFAULT_STOPWORDS",
@@ -46,34 +58,12 @@ __all__ = [
     "CharTfidfRetriever",
     "LexicalRetriever",
     "make_tokenizer",
+    "ngram_text_of",
     "prepare_text",
     "tokenize",
 ]
-
-logging.getLogger("jieba").setLevel(logging.WARNING)  # jieba logs its dictionary loading at DEBUG/INFO
-
-# Function words only: content words common in abstracts (研究, 方法, 提出) are left to IDF.
-_STOPWORDS = """
-的 地 得 了 着 过 和 与 及 以及 并 并且 或 或者 而 而且 且 在 是 对 对于 等 等等 中 为 为了
-一种 一个 一些 我们 我 你 他 她 它 其 其中 该 这 这些 这种 这个 那 那些 之 之间 被 把 将 从
-由 于 以 也 都 就 但 但是 又 及其 可 可以 能 能够 所 向 各 每 此 因此 因为 所以 如 如何 即 则
-其他 已 已经 还 很 更 最 使 使得 让 给 个 们 上 下 后 前 时
-"""
-DEFAULT_STOPWORDS: frozenset[str] = frozenset(_STOPWORDS.split())
-
-_WORD_CHAR = re.compile(r"[^\W_]")  # a token must contain a letter, digit or CJK character
-_NON_WORD = re.compile(r"[^\w\s]+|_+")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
-
-
-def prepare_text(text: str | None) -> str:
-    """The lexical normal form: ``normalize_text`` then lower case (ASCII abbreviations match any case)."""
-    return normalize_text(text).lower()
-
-
-def _ngram_text(text: str | None) -> str:
-    """What character n-grams are taken from: prepared text with punctuation and symbols turned into spaces."""
-    return " ".join(_NON_WORD.sub(" ", prepare_text(text)).split())
+# Re-exported for the modules that used them from here before the split.
+_REEXPORTED = (_CharNgramCounter, _base_tokenizer, _clean_terms, _jieba_tokens, _ngram_text, _tokenizer_for)
 
 
 class LexicalRetriever(Protocol):
@@ -82,75 +72,6 @@ class LexicalRetriever(Protocol):
     def scores(self, query: str) -> np.ndarray: ...
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]: ...
-
-
-# --------------------------------------------------------------------------------------------- jieba
-
-
-@lru_cache(maxsize=1)
-def _base_tokenizer() -> jieba.Tokenizer:
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
-
-
-def _clean_terms(terms: Iterable[str]) -> frozenset[str]:
-    """Normalised, lower-cased user terms for the dictionary.
-
-    jieba cannot match across spaces, so spaced terms are split. Pure-ASCII terms (PCB, NdFeB) are left out:
-    jieba keeps ASCII runs whole anyway, and as dictionary words they would split longer runs (pcb | a in pcba).
-    """
-    return frozenset(part for term in terms for part in prepare_text(term).split(" ") if part and not part.isascii())
-
-
-def make_tokenizer(user_terms: Iterable[str] = ()) -> jieba.Tokenizer:
-    """A new private jieba tokenizer: the default dictionary plus ``user_terms`` kept whole.
-
-    The global ``jieba.dt`` is never touched. The default dictionary is loaded once per process and copied.
-    """
-    base = _base_tokenizer()
-    tokenizer = jieba.Tokenizer()
-    tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
-    tokenizer.initialized = True
-    for term in sorted(_clean_terms(user_terms)):
-        tokenizer.add_word(term)  # frequency suggested by jieba so the term is not split
-    return tokenizer
-
-
-@lru_cache(maxsize=4)
-def _shared_tokenizer(terms: frozenset[str]) -> jieba.Tokenizer:
-    # Identical term sets share one tokenizer; it is never mutated after construction.
-    return make_tokenizer(terms)
-
-
-def _tokenizer_for(user_terms: Iterable[str] | jieba.Tokenizer) -> jieba.Tokenizer:
-    if isinstance(user_terms, jieba.Tokenizer):
-        return user_terms
-    return _shared_tokenizer(_clean_terms(user_terms))
-
-
-def _jieba_tokens(text: str, tokenizer: jieba.Tokenizer, stopwords: frozenset[str], hmm: bool) -> list[str]:
-    """Segment already-prepared text; drop whitespace, punctuation-only tokens and stopwords."""
-    return [t for t in tokenizer.cut(text, HMM=hmm) if t not in stopwords and _WORD_CHAR.search(t)]
-
-
-def _as_stopwords(stopwords: Iterable[str]) -> frozenset[str]:
-    return stopwords if isinstance(stopwords, frozenset) else frozenset(stopwords)
-
-
-def tokenize(
-    text: str | None,
-    user_terms: Iterable[str] | jieba.Tokenizer = (),
-    stopwords: Iterable[str] = DEFAULT_STOPWORDS,
-    hmm: bool = False,
-) -> list[str]:
-    """jieba words of the normalised, lower-cased ``text``: user terms kept whole, punctuation and stopwords dropped.
-
-    ``user_terms`` is a collection of domain terms (or a tokenizer from ``make_tokenizer``); ASCII runs such as
-    PCB, NdFeB, 5G come out as single lower-case tokens. ``hmm``: jieba's HMM guessing of unknown words (off by
-    default: out-of-dictionary runs come out as single characters, deterministic and what measured best).
-    """
-    return _jieba_tokens(prepare_text(text), _tokenizer_for(user_terms), _as_stopwords(stopwords), hmm)
 
 
 # ----------------------------------------------------------------------------------------- retrievers
@@ -206,77 +127,6 @@ class _NonBlankGrams:
         return [gram for gram in self.analyzer(text) if not gram.isspace()]
 
 
-class _CharNgramCounter:
-    """Counts character n-grams exactly as scikit-learn's ``analyzer="char"`` / ``"char_wb"`` do (minus the
-    all-space gram), but vectorised with numpy: each n-gram becomes one int64, its characters as digits in base
-    ``len(alphabet) + 1``. TfidfVectorizer spends ~1 s per 1,000 abstracts in Python loops; this takes ~0.1 s.
-    """
-
-    def __init__(self, analyzer: str, ngram_range: tuple[int, int]):
-        self.analyzer = analyzer
-        self.min_n, self.max_n = ngram_range
-
-    def _segments(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
-        segments: list[str] = []
-        owners: list[int] = []
-        for doc, text in enumerate(texts):
-            # char_wb: each whitespace-separated word padded with one space; char: the whole text.
-            parts = [f" {word} " for word in text.split()] if self.analyzer == "char_wb" else [" ".join(text.split())]
-            parts = [p for p in parts if p]
-            segments.extend(parts)
-            owners.extend([doc] * len(parts))
-        return segments, owners
-
-    def fits_in_int64(self, n_chars: int) -> bool:
-        return (n_chars + 1) ** self.max_n < 2**63
-
-    def fit(self, texts: Sequence[str]) -> _CharNgramCounter:
-        segments, _ = self._segments(texts)
-        codes = np.frombuffer("".join(segments).encode("utf-32-le"), dtype=np.uint32)
-        self.alphabet_ = np.unique(codes)
-        self.base_ = len(self.alphabet_) + 1  # digit 0 marks a boundary or a character outside the alphabet
-        self.space_digits_ = np.flatnonzero([chr(c).isspace() for c in self.alphabet_.tolist()]) + 1
-        return self
-
-    def count(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(document index, n-gram key) of every n-gram occurrence in ``texts``."""
-        segments, owners = self._segments(texts)
-        if not segments or not len(self.alphabet_):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        lengths = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
-        codes = np.frombuffer("\x00".join(segments).encode("utf-32-le") + b"\0\0\0\0", dtype=np.uint32)
-        docs = np.repeat(np.asarray(owners, dtype=np.int64), lengths + 1)
-        slot = np.minimum(np.searchsorted(self.alphabet_, codes), len(self.alphabet_) - 1)
-        digits = np.where(self.alphabet_[slot] == codes, slot + 1, 0).astype(np.int64)
-        digits[np.cumsum(lengths + 1) - 1] = 0  # segment separators
-        blank = np.cumsum(np.concatenate(([0], digits == 0)))  # boundaries before each position
-        doc_parts, key_parts = [], []
-        keys = digits.copy()
-        for n in range(1, self.max_n + 1):
-            if n > 1:
-                keys = keys[:-1] * self.base_ + digits[n - 1 :]
-            if n < self.min_n:
-                continue
-            ok = blank[n:] == blank[:-n]
-            if n == 1:
-                ok &= ~np.isin(digits, self.space_digits_)
-            doc_parts.append(docs[: len(ok)][ok])
-            key_parts.append(keys[ok])
-        if self.analyzer == "char_wb" and lengths.min() < self.min_n:
-            # scikit-learn emits a padded word shorter than min_n once, whole.
-            starts = np.cumsum(lengths + 1) - (lengths + 1)
-            short = [
-                i for i in np.flatnonzero(lengths < self.min_n) if digits[starts[i] : starts[i] + lengths[i]].all()
-            ]
-            for index in short:
-                key = 0
-                for digit in digits[starts[index] : starts[index] + lengths[index]].tolist():
-                    key = key * self.base_ + digit
-                key_parts.append(np.array([key], dtype=np.int64))
-            doc_parts.append(np.asarray([owners[i] for i in short], dtype=np.int64))
-        return np.concatenate(doc_parts), np.concatenate(key_parts)
-
-
 class CharTfidfRetriever(_SparseRetriever):
     """Cosine similarity of character n-gram TF-IDF vectors (no segmentation, robust to unseen words).
 
@@ -308,7 +158,11 @@ class CharTfidfRetriever(_SparseRetriever):
         self.max_df = max_df
 
     def fit(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> Self:
-        prepared = [_ngram_text(t) for t in texts]
+        return self.fit_ngram_texts([_ngram_text(t) for t in texts], ids)
+
+    def fit_ngram_texts(self, prepared: Sequence[str], ids: Sequence[str] | None = None) -> Self:
+        """``fit`` on texts already through ``ngram_text_of(prepare_text(text))`` (the same result)."""
+        prepared = list(prepared)
         self._set_ids(len(prepared), ids)
         self.counter_ = self.vectorizer_ = None
         if self.analyzer in ("char", "char_wb"):
@@ -321,7 +175,7 @@ class CharTfidfRetriever(_SparseRetriever):
 
     def _fit_counter(self, prepared: list[str]) -> sp.csr_matrix:
         docs, keys = self.counter_.count(prepared)
-        self.keys_, columns = np.unique(keys, return_inverse=True)
+        self.keys_, columns = sorted_codes(keys)
         counts = sp.csr_matrix(
             (np.ones(len(keys), dtype=np.float64), (docs, columns)), shape=(len(prepared), len(self.keys_))
         )
@@ -448,7 +302,10 @@ class Bm25Retriever(_SparseRetriever):
 
     def analyze(self, text: str | None) -> list[str]:
         """The tokens BM25 counts for ``text`` (documents and queries alike)."""
-        prepared = prepare_text(text)
+        return self.analyze_prepared(prepare_text(text))
+
+    def analyze_prepared(self, prepared: str) -> list[str]:
+        """``analyze`` of a text already through ``prepare_text``."""
         parts = self.parts
         tokens: list[str] = []
         for word in _jieba_tokens(prepared, self.tokenizer, self.stopwords, self.hmm):
@@ -461,23 +318,30 @@ class Bm25Retriever(_SparseRetriever):
         return tokens
 
     def fit(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> Self:
-        documents = [self.analyze(text) for text in texts]  # jieba: nearly all of the time fit takes
-        self._set_ids(len(documents), ids)
-        n_docs = len(documents)
-        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=n_docs)
-        vocabulary: dict[str, int] = {}
-        columns = np.fromiter(
-            (vocabulary.setdefault(token, len(vocabulary)) for tokens in documents for token in tokens),
-            dtype=np.int64,
-            count=int(lengths.sum()),
-        )
-        self.vocabulary_ = vocabulary
+        return self.fit_tokens([self.analyze(text) for text in texts], ids)  # jieba: nearly all of the time
+
+    def fit_tokens(self, documents: Sequence[Sequence[str]], ids: Sequence[str] | None = None) -> Self:
+        """``fit`` on each document's ``analyze`` tokens (the same result)."""
+        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
+        flat = np.fromiter(itertools.chain.from_iterable(documents), dtype=object, count=int(lengths.sum()))
+        codes, terms = pd.factorize(flat)
+        return self.fit_coded(codes, lengths, np.asarray(terms, dtype=object), ids)
+
+    def fit_coded(
+        self, codes: np.ndarray, lengths: np.ndarray, terms: np.ndarray, ids: Sequence[str] | None = None
+    ) -> Self:
+        """``fit`` on the documents' tokens as ``terms[codes]``, cut into documents by ``lengths``. The vocabulary
+        is numbered in order of first appearance, as ``fit`` numbers it, whatever order ``terms`` is in."""
+        n_docs = len(lengths)
+        self._set_ids(n_docs, ids)
+        columns, first = pd.factorize(np.asarray(codes, dtype=np.int64))  # hashing, not a dict per token
+        self.vocabulary_ = dict(zip(np.asarray(terms, dtype=object)[first].tolist(), range(len(first)), strict=True))
         counts = sp.csr_matrix(
             (np.ones(len(columns), dtype=np.float64), (np.repeat(np.arange(n_docs), lengths), columns)),
-            shape=(n_docs, len(vocabulary)),
+            shape=(n_docs, len(self.vocabulary_)),
         )
         counts.sum_duplicates()
-        df = np.bincount(counts.indices, minlength=len(vocabulary))
+        df = np.bincount(counts.indices, minlength=len(self.vocabulary_))
         self.idf_ = np.log1p((n_docs - df + 0.5) / (df + 0.5))
         avgdl = lengths.mean() if lengths.any() else 1.0
         tf = counts.data

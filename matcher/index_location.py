@@ -19,7 +19,9 @@ from embeddings.folder_build import FileProblem, check_files, read_listed
 
 COLLECTION_NAMES = ("capabilities", "needs")
 MANIFEST = "manifest.json"
-INDEX_FORMAT = 2  # 1: lexical retrievers pickled beside the collection folders, no checksums
+# 1: lexical retrievers pickled beside the collection folders, no checksums; 2: no per-document lexical analyses,
+# the dense index compacted at every save (3 keeps dead rows in alive.npy until a quarter are dead)
+INDEX_FORMAT = 3
 BUILD_COMMAND = "cxy index build"
 REBUILD_COMMAND = "cxy index build --rebuild"
 COLLECTION_FILES = (
@@ -31,6 +33,9 @@ COLLECTION_FILES = (
     "lexical.json",
     "lexical-char.npz",
     "lexical-bm25.npz",
+    "lexical-docs.json",
+    "lexical-docs.npz",
+    "alive.npy",
 )
 
 

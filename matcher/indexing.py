@@ -1,5 +1,7 @@
 """Building and loading the on-disk indexes of a database: dense vectors per collection, kept in
-step with the store incrementally (only new or changed documents are encoded; deleted ones removed).
+step with the store incrementally (only new or changed documents are encoded; deleted ones removed). The
+lexical retrievers are refitted over all documents (IDF is global), but from the stored per-document
+analyses (``embeddings.lexical_docs``): only new or changed texts are normalised and segmented again.
 
 The index folder sits beside a SQLite file (``demo.db`` -> ``demo.db.index/``); for other databases
 it is ``CXY_INDEX_DIR`` (default ``./cxy-index``).
@@ -13,14 +15,17 @@ repairs whatever ``cxy index status`` reports.
 import json
 import os
 import shutil
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from embeddings import lexical_docs
 from embeddings.dense_index import DenseIndex, IndexModelMismatch
 from embeddings.encoder import Encoder
 from embeddings.folder_build import build_atomically, file_entries, fsync_dir
+from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
 from matcher.documents import COLLECTIONS, Document, documents, domain_terms
 from matcher.index_location import (
     INDEX_FORMAT,
@@ -33,7 +38,7 @@ from matcher.index_location import (
     is_built,
     verify_index,
 )
-from matcher.matching.search import CollectionSearch, fit_lexical, ids_digest, lexical_digest, save_lexical
+from matcher.matching.search import CollectionSearch, ids_digest, lexical_digest, save_lexical
 
 __all__ = [
     "REBUILD_COMMAND",
@@ -46,7 +51,7 @@ __all__ = [
     "update_after_import",
 ]
 
-LEXICAL_FILES = ("lexical.json", "lexical-char.npz", "lexical-bm25.npz")
+LEXICAL_FILES = ("lexical.json", "lexical-char.npz", "lexical-bm25.npz", *lexical_docs.FILES)
 _PARSE_ERRORS = (ValueError, KeyError, TypeError, RuntimeError)
 
 
@@ -59,6 +64,8 @@ class BuildReport:
     unchanged: int
     kind: str
     note: str = ""  # why the old index was not reused (it was damaged), if it was not
+    analysed: int = 0  # documents whose lexical analysis (normalisation, jieba) was not reused
+    seconds: dict[str, float] = field(default_factory=dict)  # encoding, dense, lexical, bookkeeping
 
 
 def read_digests(folder: Path) -> dict[str, str]:
@@ -122,6 +129,7 @@ def build_collection(
 ) -> BuildReport:
     """Write ``collection`` into the new index folder ``out``, reusing what the old index ``old`` (with its
     verified ``manifest``) holds for documents that did not change."""
+    clock = _Clock()
     docs = documents(session, collection)
     target = out / collection
     model_id = encoder.model_id
@@ -130,13 +138,19 @@ def build_collection(
     current = {doc.id: doc for doc in docs}
     changed: list[Document] = [doc for doc in docs if digests.get(doc.id) != doc.digest or doc.id not in index]
     gone = [doc_id for doc_id in list(index.row_of) if doc_id not in current]
+    clock.lap("bookkeeping")
     index.remove(gone)
+    clock.lap("dense")
     for start in range(0, len(changed), ENCODE_BATCH):
         batch = changed[start : start + ENCODE_BATCH]
-        index.add([d.id for d in batch], encoder.encode([d.text for d in batch], kind="passage"))
+        vectors = encoder.encode([d.text for d in batch], kind="passage")
+        clock.lap("encoding")
+        index.add([d.id for d in batch], vectors)
+        clock.lap("dense")
         if progress:
             progress(start + len(batch), len(changed), collection)
     index.save(target)
+    clock.lap("dense")
     meta = {doc.id: doc.digest for doc in docs}
     (target / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     owners = {doc.id: doc.owner for doc in docs}
@@ -144,12 +158,34 @@ def build_collection(
     ids = [doc.id for doc in docs]
     terms = domain_terms(session)
     digest = ids_digest(ids + sorted(terms), meta)
+    clock.lap("bookkeeping")
+    analysed = 0
     if fitted_for == digest:  # same documents and terms: the old retrievers, byte for byte (checksums passed)
         for name in LEXICAL_FILES:
             shutil.copyfile(old / collection / name, target / name)
     else:
-        save_lexical(target, fit_lexical([d.text for d in docs], ids, terms), digest)
-    return BuildReport(collection, len(docs), len(changed), len(gone), len(docs) - len(changed), index.kind)
+        previous = lexical_docs.load(IndexReader(old, collection, manifest)) if old is not None else None
+        char, bm25 = CharTfidfRetriever(), Bm25Retriever(user_terms=terms)  # as search.fit_lexical makes them
+        analyses, analysed = lexical_docs.analyse([d.text for d in docs], [d.digest for d in docs], bm25, previous)
+        save_lexical(target, lexical_docs.fit(analyses, ids, char, bm25), digest)
+        lexical_docs.save(target, analyses)
+    clock.lap("lexical")
+    report = BuildReport(collection, len(docs), len(changed), len(gone), len(docs) - len(changed), index.kind)
+    report.analysed, report.seconds = analysed, clock.seconds
+    return report
+
+
+class _Clock:
+    """Wall seconds spent in each part of a build (the benchmark's breakdown)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, part: str) -> None:
+        now = time.perf_counter()
+        self.seconds[part] = self.seconds.get(part, 0.0) + now - self.last
+        self.last = now
 
 
 def _write_manifest(folder: Path, model_id: str) -> None:

@@ -332,3 +332,31 @@ def test_char_tfidf_defaults_are_the_measured_best():
     assert (retriever.analyzer, retriever.ngram_range, retriever.sublinear_tf) == ("char", (1, 2), True)
     bm25 = Bm25Retriever()
     assert (bm25.k1, bm25.b, bm25.hmm, bm25.term_parts, bm25.char_bigrams) == (1.5, 0.75, False, True, True)
+
+
+def test_the_split_modules_names_stay_importable_from_embeddings_lexical():
+    import embeddings.lexical as lexical
+    from embeddings import char_ngrams, lexical_text
+
+    for name in ("prepare_text", "tokenize", "make_tokenizer", "DEFAULT_STOPWORDS", "_ngram_text", "_clean_terms"):
+        assert getattr(lexical, name) is getattr(lexical_text, name)
+    assert lexical._CharNgramCounter is char_ngrams._CharNgramCounter
+    tokens = [Bm25Retriever(["锂云母"]).analyze(t) for t in ("鋰雲母提锂工艺", "锂云母", "")]
+    fitted, direct = Bm25Retriever(["锂云母"]).fit_tokens(tokens), Bm25Retriever(["锂云母"]).fit(
+        ["鋰雲母提锂工艺", "锂云母", ""]
+    )
+    assert fitted.vocabulary_ == direct.vocabulary_ and (fitted._postings != direct._postings).nnz == 0
+
+
+def test_the_fused_segmenter_cuts_word_for_word_as_jieba():
+    import json as _json
+
+    from embeddings.lexical_text import _base_tokenizer, _cut_no_hmm, prepare_text
+    from tests.conftest import SAMPLE
+
+    records = [_json.loads(line) for line in (SAMPLE / "achievements.jsonl").open(encoding="utf-8")]
+    texts = [prepare_text(f"{r.get('title', '')} {r.get('abstract', '')}") for r in records]
+    texts += ["pcba 5g ｎｄｆｅｂ abc123 x-ray 3.5mm a  b\r\nc", "", "   ", "锂云母锂云母", "鋰雲母：提鋰！"]
+    keywords = sorted({k for r in records for k in (r.get("keywords") or "").replace(";", ",").split(",") if k})
+    for tokenizer in (_base_tokenizer(), make_tokenizer(keywords)):
+        assert [list(_cut_no_hmm(tokenizer, t)) for t in texts] == [list(tokenizer.cut(t, HMM=False)) for t in texts]
