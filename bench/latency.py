@@ -8,8 +8,11 @@ are real: GET /match/need/{id} reuses the need's stored vector (as the service d
 need), POST /match/text encodes a text the process has never seen (vector cache off), so its figures
 include query encoding.
 
-Run: .venv/bin/python bench/latency.py [--sizes 1000 10000 100000] [--requests 300] [--concurrency 2]
-Corpora, databases and indexes are kept under ~/.cache/cxy/bench/latency-N/ and reused.
+Run: .venv/bin/python bench/latency.py [--sizes 1000 10000 100000] [--requests 300] [--concurrency 1 4]
+[--profile 30] [--backend torch|onnx-int8]
+Corpora, databases and indexes are kept under ~/.cache/cxy/bench/latency-N/ and reused. --profile N also
+times N text queries in-process (query encoding alone, then the whole match) and prints cProfile's top
+entries of the rest, to say where a request's time goes besides encoding.
 """
 
 import argparse
@@ -118,7 +121,7 @@ def load(client_calls: list, concurrency: int) -> tuple[list[float], float]:
     return latencies, time.perf_counter() - started
 
 
-def serve_and_measure(db: Path, requests: int, concurrency: int) -> dict:
+def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | None = None) -> dict:
     import httpx
 
     from api.keys import create_key
@@ -135,6 +138,8 @@ def serve_and_measure(db: Path, requests: int, concurrency: int) -> dict:
     port = free_port()
     env = {**os.environ, "CXY_VECTOR_CACHE": str(db.parent / "no-cache"), "CXY_DB": str(db)}
     env.pop("CXY_ENCODER_BACKEND", None)
+    if backend:
+        env["CXY_ENCODER_BACKEND"] = backend
     server = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(db), "serve", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -202,36 +207,80 @@ def search_step(db: Path, model_id: str, queries: int = 200) -> dict:
             "ratio": ours / brute, "top10_identical_share": recall, "retrieval_step_ms": whole}
 
 
+def profile_text(db: Path, queries: int, backend: str | None) -> dict:
+    """In-process: query encoding alone, then whole match_text calls under cProfile (the top of the rest)."""
+    import cProfile
+    import io
+    import pstats
+
+    from sqlalchemy import select
+
+    from matcher.matching.options import MatchOptions
+    from matcher.matching.service import MatchService
+    from matcher.store import models
+
+    engine = open_database(f"sqlite:///{db}")
+    encoder = Encoder(cache=False, backend=backend)
+    service = MatchService(engine, encoder=encoder).warm()
+    with session_factory(engine)() as session:
+        needs = session.execute(select(models.Need.title, models.Need.description).limit(queries + 5)).all()
+    texts = [f"{n.description[::-1]}{n.title}" for n in needs]
+    service.match_text(texts[-1], MatchOptions(top=10))  # warm-up
+    started = time.perf_counter()
+    for text in texts[:queries]:
+        encoder.encode([text + "。"], kind="query")
+    encode_ms = (time.perf_counter() - started) / queries * 1000
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for text in texts[:queries]:
+        service.match_text(text, MatchOptions(top=10))
+    profiler.disable()
+    total_ms = (time.perf_counter() - started) / queries * 1000
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"matcher|embeddings|api", 25)
+    return {"encode_ms": encode_ms, "match_text_ms": total_ms, "profile": out.getvalue()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--profile", type=int, default=0, help="text queries to profile in-process (0: none)")
+    parser.add_argument("--backend", choices=("torch", "onnx-int8"), help="query encoder (default: the default)")
     args = parser.parse_args()
     encoder = Encoder()
-    rows = []
+    rows, profiles = [], []
     for n in args.sizes:
         db, timings = prepare(n, encoder.model_id, encoder.dimension)
-        result = serve_and_measure(db, args.requests, args.concurrency)
+        for clients in args.concurrency:
+            result = serve_and_measure(db, args.requests, clients, args.backend)
+            rows.append((n, clients, timings, result))
+            print(f"done {n} x{clients}: {json.dumps({'timings': timings, **result})}", file=sys.stderr)
         step = search_step(db, encoder.model_id)
-        rows.append((n, timings, result, step))
-        print(f"done {n}: {json.dumps({'timings': timings, **result, 'search': step})}", file=sys.stderr)
-    print(f"\nHTTP latency, {args.requests} requests per row, {args.concurrency} concurrent clients, loopback, "
-          f"{os.cpu_count()} cores (ms)")
-    print("| achievements | endpoint | p50 | p95 | p99 | req/s | server RSS MB | start-up s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n, _, result, _ in rows:
+        rows[-1] = (*rows[-1], step)
+        if args.profile:
+            profiles.append((n, profile_text(db, args.profile, args.backend)))
+    print(f"\nHTTP latency, {args.requests} requests per row, loopback, {os.cpu_count()} cores, query encoder "
+          f"{args.backend or 'default'}, load average {os.getloadavg()[0]:.1f} at the end (ms)")
+    print("| achievements | clients | endpoint | p50 | p95 | p99 | req/s | server RSS MB | start-up s |")
+    print("|---|---:|---|---|---|---|---|---|---|")
+    for n, clients, _, result, *_ in rows:
         for name, label in (("need", "GET /match/need/{id}"), ("text", "POST /match/text (encodes the query)")):
             r = result[name]
-            print(f"| {n:,} | {label} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['rps']:.1f} | "
-                  f"{result['rss_mb']} | {result['startup_s']:.1f} |")
+            print(f"| {n:,} | {clients} | {label} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
+                  f"{r['rps']:.1f} | {result['rss_mb']} | {result['startup_s']:.1f} |")
     print("\nSearch step per query (capability documents, top 200), ms")
     print("| achievements | documents | index | faiss brute-force scan | our dense search | ratio | "
           "same top 10 as exact | whole retrieval step |")
     print("|---|---|---|---|---|---|---|---|")
-    for n, _, _, s in rows:
+    for n, *_, s in (row for row in rows if len(row) == 5):
         print(f"| {n:,} | {s['documents']:,} | {s['index']} | {s['faiss_scan_ms']:.2f} | {s['search_ms']:.2f} | "
               f"{s['ratio']:.2f} | {s['top10_identical_share']:.2f} | {s['retrieval_step_ms']:.1f} |")
+    for n, p in profiles:
+        print(f"\nIn-process, {n:,} achievements: query encoding {p['encode_ms']:.1f} ms, whole match_text "
+              f"{p['match_text_ms']:.1f} ms per query; cProfile (cumulative):\n{p['profile']}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
 """The sentence encoder: one ``Encoder.encode(texts, kind="query"|"passage")``.
 
-Texts are normalised (embeddings.normalize), prefixed with the e5 prompt for their kind, encoded in
-length-sorted batches by sentence-transformers and L2-normalised; vectors are cached on disk by
-(model id, prompt + normalised text) so that rebuilding an index only encodes what changed.
+Texts are normalised (embeddings.normalize), prefixed with the e5 prompt for their kind, encoded and
+L2-normalised; vectors are cached on disk by (model id, prompt + normalised text) so that rebuilding an
+index only encodes what changed, and written to the cache every CHECKPOINT_EVERY texts so that a killed
+build keeps what it encoded.
+
+A text's vector depends on the text only, never on the texts batched with it, so a build resumed from
+the cache ends bit-identical to an uninterrupted one: the torch path pads each text to its own length
+bucket (a multiple of BUCKET_TOKENS; rows of a batch padded alike compute alike, measured bit-equal
+for batches of 1-33), the int8 path runs one text per session run (its activation scale is per run).
 """
 
 import os
@@ -23,8 +29,16 @@ PROMPT_SCHEMES = {
     "none": {"query": "", "passage": ""},
 }
 DEFAULT_PROMPT_SCHEME = "query-both"
-PROGRESS_FROM = 256
-BACKENDS = ("torch", "onnx-int8")  # show a progress bar when at least this many texts need encoding
+PROGRESS_FROM = 256  # show a progress bar when at least this many texts need encoding
+BACKENDS = ("torch", "onnx-int8")
+# Texts encoded between two cache writes (one short SQLite transaction each): a killed build loses at most these.
+CHECKPOINT_EVERY = int(os.environ.get("CXY_ENCODE_CHECKPOINT") or 256)
+# torch: fewer, fuller batches beat tighter padding (64 CSL abstracts, docs per CPU-second: 16 -> 4.6, 32 -> 6.2)
+BUCKET_TOKENS = 32
+# The int8 batching recipe is part of its cache key: vectors of the old 16-rows-per-run batching differ by up
+# to 0.4 % in cosine. The torch cache keeps its key: pad-to-the-longest vectors differ only in the last bits
+# (<= 1e-7), so caches filled before stay valid.
+CACHE_SUFFIX = {"torch": "", "onnx-int8": "|onnx-int8|solo"}
 
 
 def cache_dir() -> Path:
@@ -134,15 +148,13 @@ class Encoder:
     def _vector_cache(self) -> VectorCache | None:
         if self.use_cache and self._cache is None:
             # int8 vectors differ slightly from fp32 ones: never mix them in one cache
-            backend = "" if self.backend == "torch" else f"|{self.backend}"
-            cache_id = f"{self.model_id}|max{self.max_seq_length}{backend}"
+            cache_id = f"{self.model_id}|max{self.max_seq_length}{CACHE_SUFFIX[self.backend]}"
             self._cache = VectorCache(self.cache_folder, cache_id, self.dimension)
         return self._cache
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
         """(len(texts), dimension) float32, L2-normalised; cached texts are not encoded again."""
         prompt = self.prompt(kind)
-        model = self.model
         normalised = [normalize_text(t) for t in texts]
         out = np.zeros((len(normalised), self.dimension), dtype=np.float32)
         if not normalised:
@@ -152,13 +164,63 @@ class Encoder:
         known = cache.get(keys) if cache is not None else {}
         todo = {key: text for key, text in zip(keys, normalised, strict=True) if key not in known}
         if todo:
-            fresh = model.encode(
-                [prompt + text for text in todo.values()], batch_size=self.batch_size,
-                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=len(todo) >= PROGRESS_FROM,
-            ).astype(np.float32)
-            known.update(zip(todo, fresh, strict=True))
-            if cache is not None:
-                cache.put(list(todo), fresh)
+            # longest first, so each checkpoint's batches are nearly uniform in length
+            pending = sorted(todo, key=lambda key: -len(todo[key]))
+            bar = _progress(len(pending)) if len(pending) >= PROGRESS_FROM else None
+            for start in range(0, len(pending), CHECKPOINT_EVERY):
+                chunk = pending[start:start + CHECKPOINT_EVERY]
+                fresh = self._encode_fresh([prompt + todo[key] for key in chunk])
+                known.update(zip(chunk, fresh, strict=True))
+                if cache is not None:
+                    cache.put(chunk, fresh)
+                if bar is not None:
+                    bar.update(len(chunk))
+            if bar is not None:
+                bar.close()
         for i, key in enumerate(keys):
             out[i] = known[key]
         return out
+
+    def _encode_fresh(self, texts: list[str]) -> np.ndarray:
+        if self.backend == "onnx-int8":
+            return self.model.encode(texts, batch_size=1, normalize_embeddings=True).astype(np.float32)
+        return encode_bucketed(self.model, texts, self.batch_size)
+
+
+def _progress(total: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="编码", unit="条")
+
+
+def encode_bucketed(model, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    """L2-normalised vectors of a sentence-transformers ``model`` for ``texts`` (prompts included), each
+    text padded to its length rounded up to BUCKET_TOKENS and batched only with texts of that width."""
+    import torch
+
+    tokenizer = model.tokenizer
+    limit = int(model.max_seq_length)
+    ids = tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
+    width = [min(limit, -(-len(row) // BUCKET_TOKENS) * BUCKET_TOKENS) for row in ids]
+    order = sorted(range(len(ids)), key=lambda i: (-width[i], i))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    with_types = "token_type_ids" in tokenizer.model_input_names
+    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    out = np.zeros((len(ids), int(dimension())), dtype=np.float32)
+    groups: dict[int, list[int]] = {}
+    for i in order:
+        groups.setdefault(width[i], []).append(i)
+    with torch.inference_mode():
+        for w, members in groups.items():
+            for start in range(0, len(members), batch_size):
+                rows = members[start:start + batch_size]
+                input_ids = torch.full((len(rows), w), pad, dtype=torch.long)
+                mask = torch.zeros((len(rows), w), dtype=torch.long)
+                for r, i in enumerate(rows):
+                    input_ids[r, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[r, : len(ids[i])] = 1
+                features = {"input_ids": input_ids, "attention_mask": mask}
+                if with_types:
+                    features["token_type_ids"] = torch.zeros_like(input_ids)
+                out[rows] = model(features)["sentence_embedding"].float().numpy()
+    return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)

@@ -362,6 +362,8 @@ class OnnxInt8Encoder:
 
     Dynamic quantisation takes one activation scale per tensor, i.e. per run, so a text's vector depends slightly
     on the texts it is run with (min cosine 0.996 between a text encoded alone and within a batch, on the test texts).
+    :class:`embeddings.encoder.Encoder` therefore passes ``batch_size=1``: a cached vector must not depend on its
+    batch mates, or a build resumed from the cache would differ from an uninterrupted one.
     """
 
     def __init__(self, folder: Path | str, threads: int | None = None, model_file: str = MODEL_PATH):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from embeddings.encoder import Encoder
+import embeddings.encoder as encoder_module
+from embeddings.encoder import Encoder, encode_bucketed
 
 NEED_SIMPLIFIED = "氧化铝基板激光钻孔后孔边有微裂纹，想改善良率"
 NEED_TRADITIONAL = "氧化鋁基板雷射鑽孔後孔邊有微裂紋，想改善良率"
@@ -42,12 +43,9 @@ def test_cached_texts_are_not_encoded_again(encoder, tmp_path):
     cached._model = encoder.model
     first = cached.encode(CAPABILITIES)
     calls = []
-    original = cached._model.encode
-    cached._model.encode = lambda texts, **kw: calls.append(list(texts)) or original(texts, **kw)
-    try:
-        again = cached.encode([*CAPABILITIES, "新的一句：稀土永磁晶界扩散"])
-    finally:
-        cached._model.encode = original
+    original = cached._encode_fresh
+    cached._encode_fresh = lambda texts: calls.append(list(texts)) or original(texts)
+    again = cached.encode([*CAPABILITIES, "新的一句：稀土永磁晶界扩散"])
     assert calls == [["query: 新的一句:稀土永磁晶界扩散"]]  # only the new text; normalised before encoding
     assert np.array_equal(again[:4], first)
     assert len(cached._vector_cache()) == 5
@@ -65,3 +63,51 @@ def test_the_int8_backend_agrees_with_fp32_and_keeps_its_own_cache(encoder, tmp_
     assert fast._vector_cache().path != Encoder(cache_folder=tmp_path)._vector_cache().path
     with pytest.raises(ValueError, match="unknown backend"):
         Encoder(backend="gpu")
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_a_vector_does_not_depend_on_the_texts_batched_with_it(backend, encoder, tmp_path):
+    """Bit for bit: what makes a resumed build equal an uninterrupted one (tests/test_encode_checkpoint.py)."""
+    chosen = _uncached(encoder) if backend == "torch" else Encoder(backend=backend, cache=False)
+    texts = [*CAPABILITIES, NEED_SIMPLIFIED, "陶瓷" * 40, "kiln"]
+    together = chosen.encode(texts)
+    assert np.array_equal(together, np.stack([chosen.encode([t])[0] for t in texts]))
+    assert np.array_equal(together, chosen.encode(texts[::-1])[::-1])
+    assert np.array_equal(together[:3], chosen.encode([*texts[:3], "别的同批文本：稀土永磁"])[:3])
+
+
+def test_the_bucketed_batches_agree_with_sentence_transformers(encoder):
+    texts = ["query: " + t for t in [*CAPABILITIES, NEED_SIMPLIFIED, "陶瓷窑炉余热回收" * 30]]
+    reference = encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(encode_bucketed(encoder.model, texts, 32) - reference).max() < 1e-5
+
+
+def test_vectors_reach_the_cache_every_checkpoint_so_a_failed_encode_keeps_them(encoder, tmp_path, monkeypatch):
+    monkeypatch.setattr(encoder_module, "CHECKPOINT_EVERY", 2)
+    cached = Encoder(cache_folder=tmp_path)
+    cached._model = encoder.model
+    chunks = []
+    original = cached._encode_fresh
+
+    def dies_on_the_third_chunk(texts):
+        chunks.append(len(texts))
+        if len(chunks) == 3:
+            raise KeyboardInterrupt
+        return original(texts)
+
+    cached._encode_fresh = dies_on_the_third_chunk
+    with pytest.raises(KeyboardInterrupt):
+        cached.encode(CAPABILITIES + [NEED_SIMPLIFIED])
+    assert chunks == [2, 2, 1] and len(cached._vector_cache()) == 4
+    cached._encode_fresh = original
+    calls = []
+    cached._encode_fresh = lambda texts: calls.append(len(texts)) or original(texts)
+    resumed = cached.encode(CAPABILITIES + [NEED_SIMPLIFIED])
+    assert calls == [1]  # only what the failed call had not reached
+    assert np.array_equal(resumed, _uncached(encoder).encode(CAPABILITIES + [NEED_SIMPLIFIED]))
+
+
+def _uncached(encoder) -> Encoder:
+    fresh = Encoder(cache=False)
+    fresh._model = encoder.model
+    return fresh
