@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import typer
 
 from matcher.cli.chinese import install as install_chinese
-from matcher.settings import Settings, database_url
+from matcher.cli.constants import database_url, default_db
 
 install_chinese()  # typer's own words too: help panel titles, [default: …], the error panel
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 @dataclass
 class State:
     db_url: str
+    verbose: bool = False  # say on stderr who computed a list (a running server or this process)
 
     def engine(self):
         """The database; a command that has to wait for another writer says so instead of hanging silently."""
@@ -39,8 +40,11 @@ def _root(
     db: str = typer.Option(
         None, "--db", help="数据库地址或 SQLite 文件路径（也可用环境变量 CXY_DB；默认是当前文件夹的 cxy.db）。"
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="在标准错误上说明推荐结果由谁计算：正在运行的 cxy serve，还是本进程。"
+    ),
 ) -> None:
-    ctx.obj = State(database_url(db or Settings().db))
+    ctx.obj = State(database_url(db or default_db()), verbose)
 
 
 from matcher.cli import challenge, data, feedback, index, learn, match, report, serve, users  # noqa: E402  (each registers its commands on ``app``)

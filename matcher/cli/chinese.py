@@ -5,7 +5,8 @@
 typer looks these up through ``gettext.gettext``, which takes its language from LANGUAGE/LANG and a
 compiled .mo file; ``cxy`` is Chinese whatever the machine's locale, so the two typer modules' ``_``
 is pointed at this catalogue instead, and the strings typer.rich_utils computed at import (its
-documented module-level constants) are set. Done once, on import of ``matcher.cli``.
+documented module-level constants) are set: typer.core on import of ``matcher.cli``, typer.rich_utils
+when typer first imports it (only for help and error panels).
 
 Not covered: typer (0.2x) bundles its own copy of click (``typer._click``) whose messages are plain
 English f-strings without gettext: "Usage:", "Show this message and exit.", "Missing argument",
@@ -14,6 +15,9 @@ English f-strings without gettext: "Usage:", "Show this message and exit.", "Mis
 
 import gettext
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 # typer's msgids, exactly as written in typer/core.py and typer/rich_utils.py, with their Chinese.
 MESSAGES = {
@@ -55,16 +59,45 @@ def translate(message: str) -> str:
     return MESSAGES.get(message) or gettext.gettext(message)
 
 
+def _patch(module) -> None:
+    if getattr(module, "_", None) in (gettext.gettext, translate):
+        module._ = translate
+    if module.__name__ == "typer.rich_utils":
+        for constant, msgid in RICH_CONSTANTS.items():
+            if getattr(module, constant, None) == msgid:  # one the project already changed is left alone
+                setattr(module, constant, MESSAGES[msgid])
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Patches typer.rich_utils when typer imports it, for help or an error panel: importing it (and rich's
+    markdown and traceback modules) at start cost every command about a third of its start-up."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "typer.rich_utils":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        _patch(module)
+
+
 def install() -> None:
     """Point typer's gettext lookups at the catalogue above (idempotent)."""
-    for name in ("typer.core", "typer.rich_utils"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # typer.rich_utils needs rich; without it typer uses its plain formatter (typer.core)
-            continue
-        if getattr(module, "_", None) in (gettext.gettext, translate):
-            module._ = translate
-        if name == "typer.rich_utils":
-            for constant, msgid in RICH_CONSTANTS.items():
-                if getattr(module, constant, None) == msgid:  # one the project already changed is left alone
-                    setattr(module, constant, MESSAGES[msgid])
+    _patch(importlib.import_module("typer.core"))
+    if "typer.rich_utils" in sys.modules:
+        _patch(sys.modules["typer.rich_utils"])
+    elif not any(isinstance(f, _WhenImported) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WhenImported())

@@ -3,16 +3,12 @@
 from pathlib import Path
 
 import typer
-from sqlalchemy import func, select
 
+from matcher.cli.constants import IMPORT_KINDS
 from matcher.cli.dedupe import dedupe, merge
-from matcher.ingest.loader import KINDS, ImportReport
-from matcher.ingest.problems import ImportFailed
-
-IMPORT_KINDS = (*KINDS, "survey", "all")
 
 
-def _print_reports(reports: list[ImportReport]) -> None:
+def _print_reports(reports: list) -> None:
     for report in reports:
         typer.echo(
             f"{report.kind:<13} {report.rows:>6} 行（新增 {report.inserted}，更新 {report.updated}"
@@ -23,7 +19,7 @@ def _print_reports(reports: list[ImportReport]) -> None:
             typer.echo(f"  提示：{warning}", err=True)
 
 
-def _fail(exc: ImportFailed) -> None:
+def _fail(exc) -> None:
     from matcher.ingest.folder import FolderStopped
 
     if isinstance(exc, FolderStopped):
@@ -59,6 +55,7 @@ def import_command(
     """
     from matcher.ingest.folder import import_folder, import_folder_by_file
     from matcher.ingest.loader import import_reports, unknown_kind_message
+    from matcher.ingest.problems import ImportFailed
     from matcher.ingest.survey import import_survey
     from matcher.store.db import write_session
 
@@ -100,6 +97,8 @@ TABLE_NAMES = {"institutions": "高校院所", "teams": "团队", "achievements"
 
 def status(ctx: typer.Context) -> None:
     """数据库中各类数据的条数。"""
+    from sqlalchemy import func, select
+
     from matcher.store import models
     from matcher.store.db import session_factory
 

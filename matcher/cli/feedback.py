@@ -4,8 +4,8 @@ import json
 
 import typer
 
+from matcher.cli.constants import REASON_HELP
 from matcher.cli.render import BOM
-from matcher.feedback.events import REASON_HELP, STAGE_WORDS
 
 feedback_app = typer.Typer(help="跟进登记：记录推荐后的进展，查看跟进经过。\n\n"
                                 "记录只追加，从不改动已有记录。",
@@ -31,7 +31,7 @@ def record_event(ctx: typer.Context,
                                           "（默认从 --run 的推荐记录中取）。"),
                  ) -> None:
     """追加一条跟进记录；更正也是新追加一条，从不改动已有记录。"""
-    from matcher.feedback.events import FeedbackError, record
+    from matcher.feedback.events import STAGE_WORDS, FeedbackError, record
     from matcher.store.db import write_session
 
     try:
@@ -52,7 +52,7 @@ def history(ctx: typer.Context, need_id: str = typer.Argument(..., help="需求�
             team_id: str = typer.Argument(..., help="团队编号。"),
             fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）或 json。")) -> None:
     """按时间顺序列出一对需求与团队的全部跟进记录。"""
-    from matcher.feedback.events import pair_history
+    from matcher.feedback.events import STAGE_WORDS, pair_history
     from matcher.store.db import session_factory
 
     with session_factory(ctx.obj.engine())() as session:
@@ -96,6 +96,8 @@ GROUP_WORDS = {"group": "范围", "month": "月份", "county": "县区", "indust
 
 def funnel_headers(column: str) -> str:
     """The funnel's column as a clerk reads it: stages by their Chinese word, a→b as its conversion rate."""
+    from matcher.feedback.events import STAGE_WORDS
+
     if "→" in column:
         start, end = column.split("→")
         return f"{STAGE_WORDS[start]}→{STAGE_WORDS[end]} 转化率"

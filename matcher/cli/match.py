@@ -1,13 +1,12 @@
 """Match commands: ``cxy match need|enterprise|text`` (teams) and ``cxy firms team|text`` (firms)."""
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
+from matcher.cli.constants import MAX_QUERIES, MAX_QUERY_TEXT
 from matcher.cli.render import render
-from matcher.matching.options import MAX_QUERIES, MAX_QUERY_TEXT
 
 FORMATS = ("table", "json", "csv")
 
@@ -56,50 +55,108 @@ def _check_count(count: int, what: str) -> None:
 
 def resolve_ids(ctx: typer.Context, kind: str, arguments: list[str]) -> list[str]:
     """Ids for arguments that may be names (鑫瑞化工 for E101), read from the database before any model
-    loads; each name understood is said on stderr, an ambiguous or unknown name exits 1 with candidates."""
-    from matcher.lookup.records import resolve_arguments
+    loads (a SQLite file with plain SQL, matcher/cli/precheck.py); each name understood is said on
+    stderr, an ambiguous or unknown name exits 1 with candidates."""
+    from matcher.cli.precheck import name_pairs, resolve
 
     _check_count(len(arguments), "编号或名称")
-    engine = ctx.obj.engine()
+    pairs = name_pairs(ctx.obj.db_url, kind)
     try:
-        resolved = resolve_arguments(engine, kind, arguments)
+        resolved = resolve(kind, arguments, pairs) if pairs is not None else _resolve_with_orm(ctx, kind, arguments)
     except LookupError as exc:
         _fail(str(exc))
-    finally:
-        engine.dispose()
     for _, note in resolved:
         if note:
             typer.echo(note, err=True)
     return [id_ for id_, _ in resolved]
 
 
+def _resolve_with_orm(ctx: typer.Context, kind: str, arguments: list[str]) -> list[tuple[str, str | None]]:
+    from matcher.lookup.records import resolve_arguments
+
+    engine = ctx.obj.engine()
+    try:
+        return resolve_arguments(engine, kind, arguments)
+    finally:
+        engine.dispose()
+
+
 def _options(top, level, diversity, province, city, county, institution_type, industry, min_trl, exclude_proposed,
-             why, explore=None):
-    from matcher.matching.options import MatchOptions
-
+             why, explore=None) -> dict:
+    """MatchOptions' fields as given (explore left out when not given: MatchOptions reads CXY_EXPLORE)."""
     extra = {} if explore is None else {"explore": explore}
-    return MatchOptions(top=top, level=level, diversity=diversity, province=province, city=city, county=county,
-                        institution_type=institution_type, industry=industry, min_trl=min_trl,
-                        exclude_proposed=exclude_proposed, why=list(why or []), **extra)
+    return dict(top=top, level=level, diversity=diversity, province=province, city=city, county=county,
+                institution_type=institution_type, industry=industry, min_trl=min_trl,
+                exclude_proposed=exclude_proposed, why=list(why or []), **extra)
 
 
-def _run(ctx: typer.Context, calls: list[Callable], fmt: str) -> None:
-    """Load the service once, answer every query, print in the asked format."""
+def _batch(direction: str, op: str, args: list, opts: dict):
+    from matcher.list_requests import Batch, Request
+
+    requests = [Request(op, a) if isinstance(a, str) else Request(op, a[1], a[0]) for a in args]
+    return Batch(direction, requests, opts)
+
+
+def run(ctx: typer.Context, batch, fmt: str, local: bool) -> None:
+    """Answer every request of the batch and print them in the asked format: from a running `cxy serve`
+    on this database when there is one (unless --local), else in this process."""
+    from matcher.cli.remote import Declined, ask
+
+    if fmt not in FORMATS:
+        _fail(f"不认识的输出格式 {fmt!r}；可用：{'、'.join(FORMATS)}", 2)
+    try:
+        lists = None if local else ask(ctx.obj.db_url, batch, ctx.obj.verbose)
+    except Declined as exc:
+        _fail(str(exc))
+    if lists is None:
+        lists = _compute(ctx, batch)
+    typer.echo(render(lists, fmt))
+
+
+ID_KINDS = {"match_need": "need", "match_enterprise": "enterprise", "firms_team": "team",
+            "challenge_candidates": "challenge", "challenge_consortium": "challenge"}
+
+
+def _check(ctx: typer.Context, batch) -> None:
+    """What the service would refuse at once, refused before the model loads: ids that are not stored
+    (plain SQL, so a wrong id answers at once: checked before the options, whose module loads the ORM),
+    then the options."""
+    from matcher.cli.precheck import missing, name_pairs
+    from matcher.list_requests import options
+
+    kind = ID_KINDS.get(batch.requests[0].op) if batch.requests else None
+    pairs = name_pairs(ctx.obj.db_url, kind) if kind else None
+    message = pairs is not None and missing(kind, [r.arg for r in batch.requests], pairs)
+    if message:
+        _fail(message)
+    if batch.direction != "challenge":  # ChallengeOptions lives beside faiss: the service checks them
+        from matcher.matching.options import OptionError
+
+        try:
+            options(batch).check(batch.direction)
+        except OptionError as exc:
+            _fail(str(exc))
+
+
+def _compute(ctx: typer.Context, batch) -> list[dict]:
+    """Load the service once, answer every request, store the lists once all have succeeded."""
+    _check(ctx, batch)
+    if ctx.obj.verbose:
+        typer.echo("提示：在本进程内计算（加载模型和索引）", err=True)
     from embeddings.dense_index import IndexModelMismatch
+    from matcher.list_requests import answer
     from matcher.matching.options import OptionError
     from matcher.matching.search import IndexNotBuilt
     from matcher.matching.service import MatchService, NotFound
 
-    if fmt not in FORMATS:
-        _fail(f"不认识的输出格式 {fmt!r}；可用：{'、'.join(FORMATS)}", 2)
     service = MatchService(ctx.obj.engine(), store_runs=False)  # stored below, once every query has succeeded
     try:
-        lists = [call(service) for call in calls]
+        lists = answer(service, batch)
     except (NotFound, OptionError, IndexNotBuilt, IndexModelMismatch) as exc:
         _fail(str(exc))
     for match_list in lists:
         service.save(match_list)
-    typer.echo(render([m.as_dict() for m in lists], fmt))
+    return [m.as_dict() for m in lists]
 
 
 TOP = typer.Option(10, "--top", help="每个清单列出多少条结果。")
@@ -124,6 +181,7 @@ INDUSTRY = typer.Option(None, "--industry", help="只看行业名称中含有这
 NEED_WHY = typer.Option(None, "--why", help="说明这条需求排在哪里、为什么（可重复使用）。")
 EXPLORE = typer.Option(None, "--explore", help="留给还没有跟进记录的团队或企业的试推名额"
                        "（默认取环境变量 CXY_EXPLORE，没有则为 1；0 表示不留）。")
+LOCAL = typer.Option(False, "--local", help="不使用正在运行的服务，在本进程内计算。")
 
 
 @match_app.command("need")
@@ -134,7 +192,7 @@ def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="�
                institution_type: str = INSTITUTION_TYPE,
                min_trl: int = MIN_TRL,
                exclude_proposed: bool = EXCLUDE,
-               why: list[str] = TEAM_WHY, explore: int = EXPLORE
+               why: list[str] = TEAM_WHY, explore: int = EXPLORE, local: bool = LOCAL
                ) -> None:
     """为一条或几条需求找团队。
 
@@ -142,7 +200,7 @@ def match_need(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="�
     """
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why, explore)
-    _run(ctx, [lambda s, i=i: s.match_need(i, opts) for i in resolve_ids(ctx, "need", ids)], fmt)
+    run(ctx, _batch("match", "match_need", resolve_ids(ctx, "need", ids), opts), fmt, local)
 
 
 @match_app.command("enterprise")
@@ -154,14 +212,14 @@ def match_enterprise(ctx: typer.Context, ids: list[str] = typer.Argument(..., he
                      institution_type: str = INSTITUTION_TYPE,
                      min_trl: int = MIN_TRL,
                      exclude_proposed: bool = EXCLUDE,
-                     why: list[str] = TEAM_WHY, explore: int = EXPLORE) -> None:
+                     why: list[str] = TEAM_WHY, explore: int = EXPLORE, local: bool = LOCAL) -> None:
     """为一家企业的全部在办需求找团队。
 
     合并成一个清单，每条注明对应哪条需求。
     """
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, exclude_proposed,
                     why, explore)
-    _run(ctx, [lambda s, i=i: s.match_enterprise(i, opts) for i in resolve_ids(ctx, "enterprise", ids)], fmt)
+    run(ctx, _batch("match", "match_enterprise", resolve_ids(ctx, "enterprise", ids), opts), fmt, local)
 
 
 @match_app.command("text")
@@ -172,11 +230,11 @@ def match_text(ctx: typer.Context, text: str = typer.Argument(None, help="用大
                diversity: str = DIVERSITY, province: str = PROVINCE, city: str = CITY,
                institution_type: str = INSTITUTION_TYPE,
                min_trl: int = MIN_TRL,
-               why: list[str] = TEAM_WHY, explore: int = EXPLORE) -> None:
+               why: list[str] = TEAM_WHY, explore: int = EXPLORE, local: bool = LOCAL) -> None:
     """为一段文字描述的需求找团队（可夹英文缩写，繁体字也可以）。"""
     items = _text_queries(text, queries)
     opts = _options(top, level, diversity, province, city, None, institution_type, None, min_trl, False, why, explore)
-    _run(ctx, [lambda s, q=q: s.match_text(q[1], opts, query_id=q[0]) for q in items], fmt)
+    run(ctx, _batch("match", "match_text", items, opts), fmt, local)
 
 
 def _text_queries(text: str | None, queries: Path | None) -> list[tuple[str | None, str]]:
@@ -198,13 +256,13 @@ def firms_team(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="�
                county: str = COUNTY,
                industry: str = INDUSTRY,
                exclude_proposed: bool = EXCLUDE,
-               why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
+               why: list[str] = NEED_WHY, explore: int = EXPLORE, local: bool = LOCAL) -> None:
     """为团队找在办需求。
 
     列出与团队研究方向相符的需求及所属企业，附团队的相关成果作依据。
     """
     opts = _options(top, level, diversity, province, city, county, None, industry, None, exclude_proposed, why, explore)
-    _run(ctx, [lambda s, i=i: s.firms_team(i, opts) for i in resolve_ids(ctx, "team", ids)], fmt)
+    run(ctx, _batch("firms", "firms_team", resolve_ids(ctx, "team", ids), opts), fmt, local)
 
 
 @firms_app.command("text")
@@ -216,11 +274,11 @@ def firms_text(ctx: typer.Context, text: str = typer.Argument(None, help="用大
                province: str = PROVINCE, city: str = CITY,
                county: str = COUNTY,
                industry: str = INDUSTRY,
-               why: list[str] = NEED_WHY, explore: int = EXPLORE) -> None:
+               why: list[str] = NEED_WHY, explore: int = EXPLORE, local: bool = LOCAL) -> None:
     """按一段能力描述，列出相符的企业在办需求。"""
     items = _text_queries(text, queries)
     opts = _options(top, level, diversity, province, city, county, None, industry, None, False, why, explore)
-    _run(ctx, [lambda s, q=q: s.firms_text(q[1], opts, query_id=q[0]) for q in items], fmt)
+    run(ctx, _batch("firms", "firms_text", items, opts), fmt, local)
 
 
 def register(app: typer.Typer) -> None:

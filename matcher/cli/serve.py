@@ -20,12 +20,16 @@ def serve(
 
     import uvicorn
 
+    from matcher.local_server import advertise
+
     _check_index(ctx.obj.db_url)
     os.environ["CXY_DB"] = ctx.obj.db_url  # the app factory reads it (also in worker processes)
     typer.echo(
         f"cxy-matcher 工作台：http://{host}:{port}/  （接口文档 http://{host}:{port}/docs；数据库 {ctx.obj.db_url}）"
     )
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    with advertise(ctx.obj.db_url, host, port):  # so that `cxy match …` on this database asks this server
+        uvicorn.run("api.local_cli:create_served_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
 
 
 def _check_index(db_url: str) -> None:
