@@ -1,9 +1,12 @@
 """Open needs (and their enterprises) for a team or a text: the researchers' direction.
 
-For a team, each of its documents (introduction, achievements) is a query over the open needs, and a
-need's evidence is the team's three best-matching documents for it (the same top-3 mean as match
-lists); the best needs by that evidence are scored in full with the pair features. A text is one
-query over the needs and is scored by its evidence alone. The list is then filtered (the
+For a team, each of its documents (introduction, achievements) is a query over the open needs; a
+need's forward affinity (the top-3 mean over the team's documents) only picks the candidates. Each
+candidate is scored by the evidence its own match list would give the team: the need's text searched
+over the capability documents, z-scored on the need's own top documents, top-3 mean over the team's
+documents (need_queries), then the pair features. That view won on the held-out folds of every
+labelled set (bench/firm_lists.py; README). Candidates widen with ``--top`` until the list is full.
+A text is one query over the needs and is scored by its evidence alone. The list is then filtered (the
 enterprise's place and industry, pairs already proposed), kept varied (or one need per enterprise),
 given its exploration place for enterprises with no history, and ``--why`` says for any named need
 what kept it out.
@@ -19,13 +22,14 @@ import numpy as np
 from embeddings.lexical import prepare_text
 from matcher.documents import achievement_text, need_text, team_text
 from matcher.ingest.values import city_name, province_name
-from matcher.matching.candidates import evidence_from_matrix
+from matcher.matching.candidates import TOP_K, combine, evidence_from_matrix, owner_evidence
 from matcher.matching.catalog import Catalog
 from matcher.matching.diversity import Policy, diversify
 from matcher.matching.explain import best_sentence, contributions, document_evidence, explain_pair, mark
 from matcher.matching.exploration import explore
 from matcher.matching.features import FEATURE_NAMES, QueryContext, pair_features, term_overlap
 from matcher.matching.lists import NotFound, Scored, clipped_z, mark_explored, score_rows
+from matcher.matching.need_queries import need_query
 from matcher.matching.options import MatchOptions, OptionError
 from matcher.matching.rank import display_score
 from matcher.matching.runs import MatchList, record
@@ -33,57 +37,64 @@ from matcher.matching.runs import MatchList, record
 if TYPE_CHECKING:
     from matcher.matching.service import MatchService
 
-CANDIDATES = 150  # needs scored in full per team
+CANDIDATES = 150  # needs scored in full per team, at least
+WIDEN = 2  # and at least this many per result asked for (--top 500: 1,000)
+# Discipline-industry fit is left at 0 (no information) in firm lists: with it, held-out nDCG@10 was
+# lower on both labelled team sets (blind 0.916 -> 0.923, sample 0.917 -> 0.931 without; 5-fold CV,
+# bench/firm_lists.py). Match lists keep it.
+FIELD_FIT = False
 
 
 # ---- the lists ------------------------------------------------------------------------------------
 def firms_team(service: "MatchService", team_id: str, opts: MatchOptions | None) -> MatchList:
-    """Open needs a team could serve: each of the team's documents is a query over the needs; a need's
-    evidence is the team's three best-matching documents for it (the same top-3 mean as match lists)."""
+    """Open needs a team could serve. Candidates come from the team's documents searched over the open
+    needs; each candidate is then scored by the need's own query over the team's documents (the
+    evidence the need's match list gives the team: need_queries). The more results asked for, the more
+    candidates are scored, until the list is full or every need that passes the filters is scored."""
     opts = opts or MatchOptions(level="need")
     policy = opts.check("firms")
     catalog = service.catalog
     if team_id not in catalog.teams:
         raise NotFound(f"没有编号为 {team_id} 的团队")
-    caps, search = service.capabilities, service.needs_search
-    team_rows = caps.rows_of_owner.get(team_id)
-    need_rows = open_need_rows(service)
-    if team_rows is None or not len(need_rows):
+    order = forward_order(service, team_id)
+    if not order:
         return record(service, "firms_team", {"kind": "team", "team_id": team_id}, [], [], opts)
-    doc_ids = [caps.doc_ids[r] for r in team_rows]
-    texts = [capability_text(catalog, d) for d in doc_ids]
-    z: dict[str, list[np.ndarray]] = {}
-    for doc_id, text in zip(doc_ids, texts, strict=True):
-        scores = search.query(text, caps.dense.vector(doc_id))
-        for name, values in scores.components(need_rows).items():
-            z.setdefault(name, []).append(values)
-    matrix = {name: np.vstack(rows) for name, rows in z.items()}  # (team docs, needs)
-    evidence = {}
-    for j, row in enumerate(need_rows):
-        need_id = search.doc_ids[row][5:]
-        evidence[need_id] = evidence_from_matrix(
-            need_id, doc_ids, {n: m[:, j] for n, m in matrix.items()}, search.weights
-        )
-    top = sorted(evidence, key=lambda n: -evidence[n].affinity)[:CANDIDATES]
-    top += [n for n in opts.why if n in evidence and n not in top]
-    field = field_scores(service, team_id, top)
-    rows, terms_of = [], {}
-    for need_id in top:
-        need = catalog.needs[need_id]
-        text = need_text(need)
-        terms_of[need_id] = service.key_terms(text, need.keywords)
-        ctx = QueryContext(text, need_id, need.enterprise_id, terms_of[need_id], {team_id: field.get(need_id, 0.0)})
-        rows.append(
-            (
-                need_id,
-                team_id,
-                need_id,
-                evidence[need_id],
-                pair_features(catalog, ctx, team_id, evidence[need_id], service.team_text(team_id)),
-            )
-        )
+    passing = [n for n in order if firm_filter(service, n, opts, team_id) is None]
+    field = field_scores(service, team_id, order) if FIELD_FIT else {}
+    named = [n for n in opts.why if n in catalog.needs and catalog.needs[n].status == "open"]
+    limit = max(CANDIDATES, WIDEN * opts.top)
+    scored: dict[str, Scored] = {}
+    terms_of: dict[str, tuple] = {}
+    while True:
+        wanted = [n for n in dict.fromkeys(order[:limit] + passing[:limit] + named) if n not in scored]
+        scored.update(score_needs(service, team_id, wanted, field, terms_of))
+        ranked = sorted(scored.values(), key=lambda s: (-s.raw, s.key))
+        # Diversity may hold needs back, so widen until the list is full or every passing need is in.
+        if limit >= len(passing) or len(choose(service, ranked, opts, policy, team_id)[1]) >= opts.top:
+            break
+        limit *= 2
     query = {"kind": "team", "team_id": team_id, "team_name": catalog.teams[team_id].name}
-    return finish(service, "firms_team", query, score_rows(service.ranker, rows), terms_of, opts, policy, team_id)
+    return finish(service, "firms_team", query, ranked, terms_of, opts, policy, team_id)
+
+
+def score_needs(
+    service: "MatchService", team_id: str, need_ids: Sequence[str], field: dict[str, float], terms_of: dict
+) -> dict[str, Scored]:
+    """The needs scored in full for the team: each need's own evidence for it and the pair features
+    (``terms_of`` receives each need's key terms, which its explanation marks)."""
+    catalog = service.catalog
+    rows = []
+    for need_id in need_ids:
+        query = need_query(service, need_id)
+        evidence = owner_evidence(query, [team_id]).get(team_id)
+        if evidence is None:
+            continue
+        need = catalog.needs[need_id]
+        terms = terms_of[need_id] = query.key_terms
+        ctx = QueryContext(query.text, need_id, need.enterprise_id, terms, {team_id: field.get(need_id, 0.0)})
+        features = pair_features(catalog, ctx, team_id, evidence, service.team_text(team_id))
+        rows.append((need_id, team_id, need_id, evidence, features))
+    return {s.key: s for s in score_rows(service.ranker, rows)}
 
 
 def firms_text(service: "MatchService", text: str, opts: MatchOptions | None, query_id: str | None) -> MatchList:
@@ -94,7 +105,8 @@ def firms_text(service: "MatchService", text: str, opts: MatchOptions | None, qu
     if not text:
         raise OptionError("查询内容为空：请用一两句话描述团队能做什么")
     search = service.needs_search
-    scores = search.query(text, service.vector(text))
+    # The head (each component's best documents) widens with --top, so a long list is not cut short.
+    scores = search.query(text, service.vector(text), depth=max(200, WIDEN * opts.top))
     open_rows = set(open_need_rows(service).tolist())
     rows_ = np.array(sorted(set(scores.head.tolist()) & open_rows), dtype=np.int64)
     terms = service.key_terms(text)
@@ -121,6 +133,24 @@ def firms_text(service: "MatchService", text: str, opts: MatchOptions | None, qu
 
 
 # ---- candidates -----------------------------------------------------------------------------------
+def forward_order(service: "MatchService", team_id: str) -> list[str]:
+    """Open needs, best first (ties by id), by the team's documents searched over the needs index: a
+    need's forward affinity is the top-3 mean of its fused scores over the team's documents. This only
+    picks the candidates; they are scored by their own queries (score_needs)."""
+    caps, search = service.capabilities, service.needs_search
+    team_rows = caps.rows_of_owner.get(team_id)
+    need_rows = open_need_rows(service)
+    if team_rows is None or not len(need_rows):
+        return []
+    fused = []
+    for doc_id in (caps.doc_ids[r] for r in team_rows):
+        z = search.query(capability_text(service.catalog, doc_id), caps.dense.vector(doc_id)).components(need_rows)
+        fused.append(combine(z, search.weights)[0])
+    affinity = -np.sort(-np.vstack(fused), axis=0)[:TOP_K].mean(axis=0)
+    need_ids = [search.doc_ids[r][5:] for r in need_rows]
+    return [need_ids[j] for j in np.lexsort((need_ids, -affinity))]
+
+
 def open_need_rows(service: "MatchService") -> np.ndarray:
     """Rows of the needs index that are open needs of the catalog."""
     search, needs = service.needs_search, service.catalog.needs
@@ -141,16 +171,16 @@ def capability_text(catalog: Catalog, doc_id: str) -> str:
 
 
 def field_scores(service: "MatchService", team_id: str, need_ids: Sequence[str]) -> dict[str, float]:
-    """How well each need's industry fits the team's discipline, z-scored over the candidates."""
+    """How well each need's industry fits the team's discipline, z-scored over all the open needs given
+    (not over the candidates, so that asking for more results does not move the first ones)."""
     catalog = service.catalog
     team = catalog.teams[team_id]
     industries = [catalog.enterprise_of(n).industry for n in need_ids]
-    if len(need_ids) < 2 or not any(industries):
-        return {}
-    if not team.discipline:
+    if len(need_ids) < 2 or not any(industries) or not team.discipline:
         return {}
     label = service.label_vector(team.discipline)
-    return clipped_z(need_ids, [service.label_vector(i) @ label if i else np.nan for i in industries])
+    fit = {i: float(service.label_vector(i) @ label) for i in set(industries) if i}  # few industries
+    return clipped_z(need_ids, [fit[i] if i else np.nan for i in industries])
 
 
 # ---- from a ranking to the list served ------------------------------------------------------------
@@ -213,17 +243,11 @@ def firm_result(service: "MatchService", s: Scored, rank: int, terms_of: dict[st
     }
 
 
-def finish(
-    service: "MatchService",
-    kind: str,
-    query: dict,
-    ranked: list[Scored],
-    terms_of,
-    opts: MatchOptions,
-    policy: Policy,
-    team_id: str | None,
-) -> MatchList:
-    """Filter, diversify (or one need per enterprise), explore, explain ``--why``, and record the list."""
+def choose(
+    service: "MatchService", ranked: list[Scored], opts: MatchOptions, policy: Policy, team_id: str | None
+) -> tuple[dict[str, str], list[str], dict[str, str], set[str]]:
+    """The list made from a ranking: (filtered need -> reason, chosen needs in order, held back by
+    diversity -> reason, needs placed by exploration)."""
     catalog = service.catalog
     filtered = {s.key: r for s in ranked if (r := firm_filter(service, s.key, opts, team_id))}
     passing = [s for s in ranked if s.key not in filtered]
@@ -246,10 +270,25 @@ def finish(
         opts.top,
         opts.explore,
     )
-    by_key = {s.key: s for s in passing}
+    return filtered, chosen, held, explored
+
+
+def finish(
+    service: "MatchService",
+    kind: str,
+    query: dict,
+    ranked: list[Scored],
+    terms_of,
+    opts: MatchOptions,
+    policy: Policy,
+    team_id: str | None,
+) -> MatchList:
+    """Filter, diversify (or one need per enterprise), explore, explain ``--why``, and record the list."""
+    filtered, chosen, held, explored = choose(service, ranked, opts, policy, team_id)
+    by_key = {s.key: s for s in ranked}
     results = [firm_result(service, by_key[k], i + 1, terms_of, team_id) for i, k in enumerate(chosen)]
     mark_explored(results, explored, "need_id", "企业")
-    why = [why_need(catalog, need_id, ranked, chosen, filtered, held, opts.top) for need_id in opts.why]
+    why = [why_need(service.catalog, need_id, ranked, chosen, filtered, held, opts.top) for need_id in opts.why]
     return record(service, kind, query, results, why, opts)
 
 

@@ -27,7 +27,7 @@ from embeddings.lexical import prepare_text, tokenize
 from matcher.documents import Document, achievement_text, team_text
 from matcher.index_location import MANIFEST
 from matcher.indexing import REBUILD_COMMAND, index_dir, read_digests
-from matcher.matching import needs_for_teams, runs, teams_for_needs
+from matcher.matching import need_queries, needs_for_teams, runs, teams_for_needs
 from matcher.matching.catalog import Catalog
 from matcher.matching.features import QueryContext
 from matcher.matching.lists import NotFound, Scored
@@ -99,11 +99,20 @@ class MatchService:
         """Load everything now (a service does this at start, not on its first request)."""
         _ = self.catalog, self.capabilities, self.needs_search, self.encoder.dimension
         self.key_terms("预热")
-        # Normalised team texts (key-term overlap) cost ~0.4 ms each: at 20k teams that is 8 s once
-        # here instead of ~70 ms on each of the first thousands of requests.
-        for team_id in self.catalog.teams:
-            self.team_text(team_id)
+        # The per-team and per-need caches fill behind the first requests instead of delaying start-up
+        # (at 20k teams and 2,000 open needs they cost tens of seconds); a request that comes first
+        # simply computes its own entries, as it would without any warming.
+        threading.Thread(target=self._warm_caches, name="cxy-warm-caches", daemon=True).start()
         return self
+
+    def _warm_caches(self) -> None:
+        try:
+            # Normalised team texts (key-term overlap) cost ~0.4 ms each, ~70 ms per request when cold.
+            for team_id in list(self.catalog.teams):
+                self.team_text(team_id)
+            need_queries.warm(self)  # the needs' own queries, which firm lists score by
+        except Exception:  # noqa: BLE001 - only a warm-up: a reload or a changed record midway ends it
+            return
 
     def _choose_ranker(self) -> tuple[Ranker, str]:
         from matcher.learning.registry import choose_ranker
@@ -204,7 +213,9 @@ class MatchService:
             catalog = self.catalog
             pieces = [team_text(catalog.teams[team_id])]
             pieces += [achievement_text(catalog.achievements[a]) for a in catalog.achievements_by_team.get(team_id, [])]
-            text = self._team_texts[team_id] = prepare_text("。".join(pieces))
+            text = prepare_text("。".join(pieces))
+            if self.__dict__.get("catalog") is catalog:  # not a text of the catalog a reload just replaced
+                self._team_texts[team_id] = text
         return text
 
     def label_vector(self, label: str) -> np.ndarray:
