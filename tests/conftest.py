@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -96,10 +98,19 @@ def encoder(tmp_path_factory):
     return Encoder(cache_folder=tmp_path_factory.mktemp("vectors"))
 
 
+def _run_root(tmp_path_factory) -> Path:
+    """The folder this whole run shares: under pytest-xdist every worker has its own base temp folder,
+    and their common parent is where the work done once per run (sample build, vector cache) lives."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def shared_vector_cache(tmp_path_factory):
-    """One vector cache for the whole session: every sample index after the first is built from it."""
-    folder = tmp_path_factory.mktemp("session-vectors")
+    """One vector cache for the whole run (all workers: it is safe for several processes), so every
+    sample index after the first is built from it."""
+    folder = _run_root(tmp_path_factory) / "session-vectors"
+    folder.mkdir(exist_ok=True)
     mp = pytest.MonkeyPatch()
     mp.setenv("CXY_VECTOR_CACHE", str(folder))
     yield folder
@@ -108,18 +119,26 @@ def shared_vector_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory, shared_vector_cache) -> Path:
-    """The bundled sample imported and indexed once per session (tests may add runs, not change data;
-    copy it with ``copy_sample_db`` to change data)."""
-    db = tmp_path_factory.mktemp("sample") / "sample.db"
-    cli = Cli(db)
-    cli("import", "all", SAMPLE)
-    cli("index", "build")
-    return db
+    """The bundled sample imported and indexed once per run (tests may add runs, not change data;
+    copy it with ``copy_sample_db`` to change data). Under pytest-xdist the first worker builds it and
+    each worker gets its own copy, so one worker's stored runs never show in another's."""
+    from filelock import FileLock
+
+    built = _run_root(tmp_path_factory) / "sample-built"
+    with FileLock(str(built) + ".lock"):
+        if not (built / "done").exists():
+            shutil.rmtree(built, ignore_errors=True)  # a build that died half-way
+            cli = Cli(built / "sample.db")
+            built.mkdir()
+            cli("import", "all", SAMPLE)
+            cli("index", "build")
+            (built / "done").touch()
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return built / "sample.db"
+    return copy_sample_db(built / "sample.db", tmp_path_factory.mktemp("sample")).db
 
 
 def copy_sample_db(sample_db: Path, target: Path) -> Cli:
-    import shutil
-
     target.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(sample_db) as source, sqlite3.connect(target / "sample.db") as copy:
         source.backup(copy)

@@ -12,12 +12,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.keys import create_key
-from matcher.feedback.events import record
 from matcher.settings import database_url
 from matcher.store.db import open_database, write_session
 from tests.conftest import copy_sample_db
-
-PAIRS = [("N101", "T301"), ("N102", "T107"), ("N201", "T104"), ("N301", "T205")]
+from tests.feedback_writer import write_events as _write_events
 
 
 @pytest.fixture()
@@ -64,17 +62,6 @@ def test_bad_events_say_which_field_and_write_nothing(cli):
     assert count(cli) == before + 1
     stored = cli.query("SELECT reason_code, reason_text FROM outcome_events WHERE idempotency_key='r1'")
     assert stored == [("报价过高", "预算只有20万")]
-
-
-def _write_events(db: str, worker: int, n: int) -> None:
-    engine = open_database(database_url(db))
-    for i in range(n):
-        need, team = PAIRS[i % len(PAIRS)]
-        for _ in range(2):  # every event is sent twice, as a retry would
-            with write_session(engine) as session:
-                record(session, need, team, "contacted", date="2026-11-01", source="test",
-                       idempotency_key=f"w{worker}-{i}")
-    engine.dispose()
 
 
 def test_concurrent_threads_and_processes_lose_and_double_nothing(cli):

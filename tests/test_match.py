@@ -157,7 +157,8 @@ def test_table_output_reads_for_a_clerk(cli):
 def test_firms_for_a_team_are_open_needs_with_the_teams_evidence(cli):
     out = as_json(cli, "firms", "team", "T301", "--top", "3")
     assert out["query"]["team_id"] == "T301"
-    assert {r["need_id"] for r in out["results"]} == {"N101", "N102", "N302"}  # packing and tower needs
+    ids = {r["need_id"] for r in out["results"]}  # packing and tower needs (a survey's packing need among them)
+    assert {"N101", "N302"} <= ids and all(n in {"N101", "N102", "N302"} or n.startswith("SV-") for n in ids)
     for r in out["results"]:
         assert set(r) == {"rank", "need_id", "enterprise_id", "score", "explanation"}
         assert r["explanation"]["evidence"][0]["document"] in {"team:T301"} | {
@@ -210,6 +211,9 @@ def test_marks_do_not_depend_on_the_processs_hash_seed():
     import sys
 
     code = "from matcher.matching.explain import mark; print(mark('电瓷厂的电瓷', ['电瓷', '瓷厂']))"
-    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout.strip() for seed in range(6)}
-    assert outputs == {"电【瓷厂】的【电瓷】"}
+    # All six at once: each spends its time importing, so they overlap instead of queueing.
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={"PYTHONHASHSEED": str(seed), "PATH": ""}) for seed in range(6)]
+    done = [(p.communicate(timeout=300), p.returncode) for p in procs]
+    assert all(code == 0 for _, code in done), [err for (_, err), _ in done]
+    assert {out.strip() for (out, _), _ in done} == {"电【瓷厂】的【电瓷】"}
