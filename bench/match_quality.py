@@ -320,6 +320,16 @@ def as_json(s: dict) -> dict:
 
 
 # ---- databases --------------------------------------------------------------------------------------
+def _current_index(folder: Path) -> bool:
+    """An index of today's format (an older one is rebuilt rather than read, as `cxy` would refuse it)."""
+    from matcher.index_location import INDEX_FORMAT
+
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("format") == INDEX_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
 def bench_database(name: str, extra_needs: tuple[Path, ...] = ()) -> str:
     """The sample (plus extra need files) imported and indexed once under ~/.cache/cxy/bench/. A database
     with extra needs starts from a copy of the sample's index, so only the new needs are encoded."""
@@ -333,9 +343,10 @@ def bench_database(name: str, extra_needs: tuple[Path, ...] = ()) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.db"
     url = f"sqlite:///{path}"
-    if not path.exists() or not (index_dir(url) / "manifest.json").exists():
+    if not path.exists() or not _current_index(index_dir(url)):
         seed = index_dir(bench_database("sample")) if extra_needs else None
         path.unlink(missing_ok=True)
+        shutil.rmtree(index_dir(url), ignore_errors=True)
         engine = open_database(url)
         with write_session(engine) as session:
             import_folder(session, ROOT / "data" / "sample")
