@@ -92,8 +92,9 @@ class Encoder:
     cache: keep vectors in the on-disk cache.
     cache_folder: where that cache lives (default ``$CXY_VECTOR_CACHE``, else ``$CXY_CACHE/vectors``).
     threads: intra-op threads (default: all cores).
-    backend: "torch" (exact fp32, default) or "onnx-int8" (about twice as fast on 2 cores, MRR within
-        0.01; exported once into a sibling folder of the model); env CXY_ENCODER_BACKEND.
+    backend: "torch" (exact fp32, default) or "onnx-int8" (about 1.9x as fast on 2 cores, CSL
+        novel-keyword MRR 0.012 below fp32, bench/encoding.py; exported once into a sibling folder of the
+        model); env CXY_ENCODER_BACKEND.
     """
 
     def __init__(self, model: str | None = None, *, prompt_scheme: str | None = None, max_seq_length: int = 256,
