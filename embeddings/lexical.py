@@ -291,13 +291,16 @@ class Bm25Retriever(_SparseRetriever):
     def parts(self) -> dict[str, list[str]]:
         """User term -> its words under the default dictionary (terms that the default would not split are absent)."""
         if self._parts is None:
-            self._parts = {}
+            # Filled aside and published whole: a thread that reads it meanwhile (requests run in a pool, the
+            # service warms its caches in another thread) must never see a half-filled table.
+            parts = {}
             if self.term_parts:
                 base = _base_tokenizer()
                 for term in _clean_terms(self.user_terms):
                     words = _jieba_tokens(term, base, self.stopwords, self.hmm)
                     if len(words) > 1 or (words and words[0] != term):
-                        self._parts[term] = words
+                        parts[term] = words
+            self._parts = parts
         return self._parts
 
     def analyze(self, text: str | None) -> list[str]:
