@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +25,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import resident_mb, served  # noqa: E402
 
 from matcher.indexing import build_all, index_dir  # noqa: E402
 from matcher.ingest.folder import import_folder  # noqa: E402
@@ -105,37 +106,10 @@ def timed_build(db: Path, vectors: RandomVectors, rebuild: bool) -> dict:
             "kinds": "/".join(r.kind for r in reports)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve_start(db: Path, python: str = sys.executable, cwd: Path = ROOT) -> dict:
     """Seconds from starting `cxy serve` to its first 200 from /health, and its resident memory then (MB)."""
-    import httpx
-
-    port = free_port()
-    env = {**os.environ, "CXY_DB": str(db)}
-    server = subprocess.Popen([python, "-m", "matcher", "--db", str(db), "serve", "--port", str(port)], env=env,
-                              cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    started = time.perf_counter()
-    try:
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None:
-                    raise RuntimeError(server.stderr.read().decode()) from None
-                time.sleep(0.1)
-        ready = time.perf_counter() - started
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        rss = int(status.split("VmRSS:")[1].split()[0]) // 1024
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    return {"ready_s": ready, "rss_mb": rss}
+    with served(db, python=python, cwd=cwd) as (server, _, ready):
+        return {"ready_s": ready, "rss_mb": resident_mb(server.pid)}
 
 
 def main() -> None:

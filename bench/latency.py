@@ -19,9 +19,7 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import resident_mb, served  # noqa: E402
 
 from embeddings.encoder import Encoder  # noqa: E402
 from matcher.indexing import build_all, index_dir  # noqa: E402
@@ -77,12 +78,6 @@ def prepare(n: int, model_id: str, dimension: int) -> tuple[Path, dict]:
     return db, json.loads((folder / "ready").read_text())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]  # noqa: E731
@@ -122,7 +117,6 @@ def load(client_calls: list, concurrency: int) -> tuple[list[float], float]:
 
 
 def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | None = None) -> dict:
-    import httpx
 
     from api.keys import create_key
 
@@ -135,26 +129,12 @@ def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | 
         from matcher.store import models
 
         needs = session.execute(select(models.Need.id, models.Need.title, models.Need.description)).all()
-    port = free_port()
     env = {**os.environ, "CXY_VECTOR_CACHE": str(db.parent / "no-cache"), "CXY_DB": str(db)}
     env.pop("CXY_ENCODER_BACKEND", None)
     if backend:
         env["CXY_ENCODER_BACKEND"] = backend
-    server = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(db), "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
     headers = {"X-API-Key": key}
-    started = time.perf_counter()
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None:
-                    raise RuntimeError(server.stderr.read().decode()) from None
-                time.sleep(0.5)
-        startup = time.perf_counter() - started
+    with served(db, env, poll=0.5) as (server, base, startup):
         rng = random.Random(0)
         picked = rng.sample(needs, min(len(needs), requests + 20))
         warm = [lambda h, n=n: h.get(f"{base}/match/need/{n.id}", headers=headers) for n in picked[:20]]
@@ -166,11 +146,7 @@ def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | 
                                             json={"text": f"{n.description[::-1]}{n.title}", "top": 10})
                       for n in picked[20:]]
         text_latency, text_wall = load(text_calls, concurrency)
-        status_text = Path(f"/proc/{server.pid}/status").read_text()
-        rss = int(status_text.split("VmRSS:")[1].split()[0]) // 1024
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        rss = resident_mb(server.pid)
     return {"startup_s": startup, "rss_mb": rss,
             "need": {**percentiles(need_latency), "rps": len(need_latency) / need_wall},
             "text": {**percentiles(text_latency), "rps": len(text_latency) / text_wall}}
