@@ -334,6 +334,8 @@ def test_a_recorded_follow_up_shows_on_the_next_list_at_once(app, cli):
                                                                           fresh, re.S).group(0)))
     client.post("/console/followup/record", data={**fields, "stage": "negotiating"})
     again = client.get("/console/enterprises/E102").text
+    # The team may be proposed for both of E102's needs: find it under the need the follow-up was for.
     team_block = next(a for a in re.findall(r'<article class="result".*?</article>', again, re.S)
-                      if f'/console/teams/{fields["team_id"]}"' in a)
+                      if f'/console/teams/{fields["team_id"]}"' in a
+                      and f'name="need_id" value="{fields["need_id"]}"' in a)
     assert "本需求已有记录" in team_block and "洽谈中" in team_block
