@@ -8,6 +8,7 @@ and re-importing them later changes nothing. ``import_folder`` keeps the whole f
 one transaction, for users who want the folder all-or-nothing.
 """
 
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -18,6 +19,11 @@ from matcher.ingest.problems import ImportFailed, Problem
 from matcher.ingest.readers import SUPPORTED
 from matcher.ingest.survey import import_survey
 from matcher.store.db import write_session
+
+# SQLite queues nobody for its writer lock: a waiting connection polls it (every 100 ms once it has waited a
+# while), so an importer that began the next file at once would retake the lock before any waiter woke, and
+# a request's write would still wait for the whole folder. A pause this long lets every waiter try once.
+GAP_BETWEEN_FILES_S = 0.25
 
 
 def files_by_kind(folder: Path) -> list[tuple[str, Path]]:
@@ -64,6 +70,8 @@ def import_folder_by_file(engine: Engine, folder: Path, actor=None, key: bool = 
     files = files_by_kind(folder)
     reports: list[ImportReport] = []
     for position, (kind, path) in enumerate(files):
+        if position and engine.dialect.name == "sqlite":
+            time.sleep(GAP_BETWEEN_FILES_S)
         try:
             with write_session(engine) as session:  # the lock is taken at the first statement, after reading
                 reports += import_file(session, kind, path, actor, key)
