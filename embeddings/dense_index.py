@@ -16,39 +16,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from embeddings.vector_rows import IndexModelMismatch, VectorRows, parameters, refuse_other_model
 
-class IndexModelMismatch(RuntimeError):
-    pass
+__all__ = ["DenseIndex", "IndexModelMismatch"]
 
 
-class DenseIndex:
-    """Parameters: dimension; model_id (vectors from another model are refused on load); hnsw_from
-    (collection size at which HNSW replaces the exact index); hnsw_m, ef_construction, ef_search."""
+class DenseIndex(VectorRows):
+    """The faiss backend; parameters as VectorRows'."""
 
-    def __init__(
-        self,
-        dimension: int,
-        model_id: str,
-        *,
-        hnsw_from: int = 50_000,
-        hnsw_m: int = 32,
-        ef_construction: int = 200,
-        ef_search: int = 128,
-    ):
-        self.dimension, self.model_id = dimension, model_id
-        self.hnsw_from, self.hnsw_m = hnsw_from, hnsw_m
-        self.ef_construction, self.ef_search = ef_construction, ef_search
-        self.vectors = np.zeros((0, dimension), dtype=np.float32)
-        self.ids: list[str] = []
-        self.alive = np.zeros(0, dtype=bool)
-        self.row_of: dict[str, int] = {}
+    def __init__(self, dimension: int, model_id: str, **params):
+        super().__init__(dimension, model_id, **params)
         self._faiss: faiss.Index | None = None
 
     # ---- building -------------------------------------------------------------------------
-    @property
-    def kind(self) -> str:
-        return "hnsw" if len(self.row_of) >= self.hnsw_from else "flat"
-
     def _new_faiss(self) -> faiss.Index:
         if self.kind == "flat":
             return faiss.IndexFlatIP(self.dimension)
@@ -67,8 +47,9 @@ class DenseIndex:
         if len(self.ids):
             self._faiss.add(self.vectors)
 
-    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        """Add new ids; ids already present are updated (old row marked dead)."""
+    def add(self, ids: Sequence[str], vectors: np.ndarray, owners: Sequence[str] | None = None) -> None:
+        """Add new ids; ids already present are updated (old row marked dead). ``owners`` is for the
+        pgvector backend's filter column (embeddings.vector_index); faiss filters by ids instead."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
         if len(ids) != len(vectors):
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
@@ -93,21 +74,23 @@ class DenseIndex:
             self._rebuild()
         return len(rows)
 
+    def set_owners(self, owners: dict[str, str]) -> None:
+        """Nothing to do: the faiss files hold no owners (the interface's pgvector backend does)."""
+
     def _dead_share(self) -> float:
         return 0.0 if not len(self.alive) else 1.0 - self.alive.mean()
 
-    def __len__(self) -> int:
-        return len(self.row_of)
-
-    def __contains__(self, id_: str) -> bool:
-        return id_ in self.row_of
-
     # ---- searching ------------------------------------------------------------------------
-    def search(self, queries: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
-        """For each query row, up to k (id, inner product) best first, dead rows skipped."""
+    def search(self, queries: np.ndarray, k: int = 10, where=None) -> list[list[tuple[str, float]]]:
+        """For each query row, up to k (id, inner product) best first, dead rows skipped; ``where`` (a
+        vector_index.DenseFilter) keeps only its ids, scanned exactly."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
         if not len(self.row_of) or k <= 0:
             return [[] for _ in range(len(queries))]
+        if where is not None:
+            from embeddings.vector_index import exact_top, filter_rows
+
+            return exact_top(self, queries, filter_rows(self, where), k)
         dead = len(self.alive) - len(self.row_of)
         if dead and isinstance(self._faiss, faiss.IndexHNSWFlat):
             # The graph skips dead rows itself: fetching k + dead would widen every search by the dead count.
@@ -124,9 +107,6 @@ class DenseIndex:
             ]
             results.append(hits[:k])
         return results
-
-    def vector(self, id_: str) -> np.ndarray:
-        return self.vectors[self.row_of[id_]]
 
     def scores_all(self, query: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Exact inner products of one query with every live row (for score-level fusion)."""
@@ -179,19 +159,8 @@ class DenseIndex:
         when the files do not fit together; IndexModelMismatch when they come from another model."""
         read = read or (lambda name: (folder / name).read_bytes())
         meta = json.loads(read("meta.json").decode("utf-8"))
-        if model_id is not None and meta["model_id"] != model_id:
-            raise IndexModelMismatch(
-                f"{folder} 中的索引是用模型 {meta['model_id']!r} 建立的，而现在的编码模型是 {model_id!r}；"
-                f"请运行：{rebuild_hint}"
-            )
-        index = cls(
-            meta["dimension"],
-            meta["model_id"],
-            hnsw_from=meta["hnsw_from"],
-            hnsw_m=meta["hnsw_m"],
-            ef_construction=meta["ef_construction"],
-            ef_search=meta["ef_search"],
-        )
+        refuse_other_model(meta, model_id, f"{folder} 中的索引", rebuild_hint)
+        index = cls(meta["dimension"], meta["model_id"], **parameters(meta))
         index.vectors = np.load(io.BytesIO(read("vectors.npy")), allow_pickle=False)
         index.ids = json.loads(read("ids.json").decode("utf-8"))
         if not (isinstance(index.ids, list) and all(isinstance(i, str) for i in index.ids)):

@@ -37,6 +37,7 @@ COLLECTION_FILES = (
     "lexical-docs.npz",
     "alive.npy",
 )
+DENSE_FILES = ("vectors.npy", "ids.json", "alive.npy")  # not there when the vectors are in pgvector (dense_backend)
 
 
 class IndexNotBuilt(RuntimeError):
@@ -93,7 +94,9 @@ def verify_index(folder: Path, deep: bool = False) -> dict:
             raise IndexDamaged(folder, "是旧格式（第 1 版，词法索引为 pickle，不再读取），需要重建", "索引文件夹")
         raise IndexDamaged(folder / MANIFEST, "缺失（构建被中断，或不是本程序建立的索引）")
     manifest = _read_manifest(folder)
-    required = tuple(f"{c}/{name}" for c in COLLECTION_NAMES for name in COLLECTION_FILES)
+    in_db = manifest.get("dense_backend") == "pgvector"  # embeddings.pgvector_index: only meta.json here
+    names = [n for n in COLLECTION_FILES if not (in_db and n in DENSE_FILES)]
+    required = tuple(f"{c}/{name}" for c in COLLECTION_NAMES for name in names)
     try:
         check_files(folder, manifest["files"], required, deep)
     except FileProblem as problem:

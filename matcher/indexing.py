@@ -22,10 +22,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from embeddings import lexical_docs
-from embeddings.dense_index import DenseIndex, IndexModelMismatch
+from embeddings.dense_index import IndexModelMismatch
 from embeddings.encoder import Encoder
 from embeddings.folder_build import build_atomically, file_entries, fsync_dir
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
+from embeddings.vector_index import FaissBuild, load_dense, open_build
 from matcher.documents import COLLECTIONS, Document, documents, domain_terms
 from matcher.index_location import (
     INDEX_FORMAT,
@@ -103,11 +104,12 @@ def _reusable(folder: Path, model_id: str) -> tuple[dict | None, str]:
     return manifest, ""
 
 
-def _old_collection(old: Path, collection: str, manifest: dict, model_id: str):
-    """(dense index, digests, lexical digest) of a collection of the verified old index."""
+def _old_collection(old: Path, collection: str, manifest: dict, model_id: str, engine=None):
+    """(dense index, digests, lexical digest) of a collection of the verified old index (its vectors from the
+    backend it was built with; a pgvector table of another build than the folder is not reused)."""
     read = IndexReader(old, collection, manifest)
     try:
-        dense = DenseIndex.load(old / collection, model_id, REBUILD_COMMAND, read)
+        dense = load_dense(old / collection, collection, model_id, REBUILD_COMMAND, read, lambda: engine)
         digests = read.json("documents.json")
         if not isinstance(digests, dict):
             raise TypeError("documents.json")
@@ -126,15 +128,21 @@ def build_collection(
     old: Path | None = None,
     manifest: dict | None = None,
     progress=None,
+    backend=None,
 ) -> BuildReport:
     """Write ``collection`` into the new index folder ``out``, reusing what the old index ``old`` (with its
-    verified ``manifest``) holds for documents that did not change."""
+    verified ``manifest``) holds for documents that did not change; the vectors go to ``backend`` (the
+    build side of embeddings.vector_index's faiss or pgvector, default faiss)."""
     clock = _Clock()
+    backend = backend or FaissBuild()
     docs = documents(session, collection)
     target = out / collection
     model_id = encoder.model_id
-    reused = _old_collection(old, collection, manifest, model_id) if old is not None else None
-    index, digests, fitted_for = reused or (DenseIndex(encoder.dimension, model_id), {}, None)
+    owners = {doc.id: doc.owner for doc in docs}
+    reused = _old_collection(old, collection, manifest, model_id, session.get_bind()) if old is not None else None
+    index, digests, fitted_for = reused or (backend.new(collection, encoder.dimension, model_id), {}, None)
+    index = backend.adopt(collection, index, owners)
+    index.set_owners(owners)  # pgvector's filter column follows documents that moved to another owner
     current = {doc.id: doc for doc in docs}
     changed: list[Document] = [doc for doc in docs if digests.get(doc.id) != doc.digest or doc.id not in index]
     gone = [doc_id for doc_id in list(index.row_of) if doc_id not in current]
@@ -145,7 +153,7 @@ def build_collection(
         batch = changed[start : start + ENCODE_BATCH]
         vectors = encoder.encode([d.text for d in batch], kind="passage")
         clock.lap("encoding")
-        index.add([d.id for d in batch], vectors)
+        index.add([d.id for d in batch], vectors, [d.owner for d in batch])
         clock.lap("dense")
         if progress:
             progress(start + len(batch), len(changed), collection)
@@ -153,7 +161,6 @@ def build_collection(
     clock.lap("dense")
     meta = {doc.id: doc.digest for doc in docs}
     (target / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    owners = {doc.id: doc.owner for doc in docs}
     (target / "owners.json").write_text(json.dumps(owners, ensure_ascii=False), encoding="utf-8")
     ids = [doc.id for doc in docs]
     terms = domain_terms(session)
@@ -188,8 +195,10 @@ class _Clock:
         self.last = now
 
 
-def _write_manifest(folder: Path, model_id: str) -> None:
+def _write_manifest(folder: Path, model_id: str, backend: str = "faiss") -> None:
     manifest = {"format": INDEX_FORMAT, "model_id": model_id, "files": file_entries(folder, skip=(MANIFEST,))}
+    if backend != "faiss":  # the collections then hold no vector files (index_location.DENSE_FILES)
+        manifest["dense_backend"] = backend
     with (folder / MANIFEST).open("w", encoding="utf-8") as out:
         json.dump(manifest, out, ensure_ascii=False, indent=1)
         out.flush()
@@ -202,31 +211,43 @@ def build_all(
 ) -> list[BuildReport]:
     """Build the whole index of ``folder`` anew beside it (reusing the old one's vectors unless ``rebuild``
     or it is damaged) and swap it in; IndexModelMismatch (nothing changed) when the old one is another
-    model's and not ``rebuild``."""
+    model's and not ``rebuild``. The vectors go where CXY_VECTOR_BACKEND says (VectorBackendError, a kind
+    of IndexModelMismatch, when it cannot serve this database)."""
+    from matcher.settings import Settings
+
     folder = Path(folder)
     reports: list[BuildReport] = []
+    backend = open_build(Settings().vector_backend, session.get_bind())
 
     def build(tmp: Path) -> None:
         manifest, note = (None, "") if rebuild else _reusable(folder, encoder.model_id)
         old = folder if manifest is not None else None
         tmp.mkdir(parents=True)
-        reports[:] = [build_collection(session, encoder, tmp, c, old, manifest, progress) for c in COLLECTIONS]
-        _write_manifest(tmp, encoder.model_id)
+        reports[:] = [
+            build_collection(session, encoder, tmp, c, old, manifest, progress, backend) for c in COLLECTIONS
+        ]
+        _write_manifest(tmp, encoder.model_id, backend.name)
         verify_index(tmp)
         if note:
             reports[0].note = note
+        # pgvector: the tables change when the folder is complete, just before it is swapped in (a load in
+        # between finds the generations differ and refuses; a build then refills the tables)
+        backend.commit()
 
-    build_atomically(folder, build, lambda _: False, force=True)
+    try:
+        build_atomically(folder, build, lambda _: False, force=True)
+    finally:
+        backend.rollback()  # a build that failed leaves the tables as they were (after a commit: nothing)
     return reports
 
 
-def check_index(folder: Path) -> dict:
+def check_index(folder: Path, engine=None) -> dict:
     """What can be told without the database: every file's size and sha256, then each collection loaded as
     a search loads it (files that pass their checksums but do not fit together are caught too). Returns the
     manifest; IndexNotBuilt, IndexDamaged or IndexModelMismatch (files of two models) otherwise."""
     manifest = verify_index(folder, deep=True)
     for collection in COLLECTIONS:
-        CollectionSearch.load(folder, collection, manifest["model_id"], REBUILD_COMMAND, manifest)
+        CollectionSearch.load(folder, collection, manifest["model_id"], REBUILD_COMMAND, manifest, engine)
     return manifest
 
 

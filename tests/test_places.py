@@ -85,3 +85,26 @@ def test_place_filters_accept_either_spelling(sample_db):
                                     for r in out["results"]} == {("江西", "萍乡")}
     firms = json.loads(cli("firms", "team", "T101", "--city", "萍乡市", "--format", "json").output)
     assert firms["results"]
+
+
+def test_a_selective_place_filter_searches_inside_the_place_and_fills_the_list(sample_db, encoder, monkeypatch):
+    """The filter is applied to retrieval (a WHERE clause in pgvector), not to the unfiltered candidates: with
+    only 10 candidates scored per query, 萍乡's teams hardly ever make them, yet the filtered list is full of
+    萍乡 teams at the scores they have in the list of every team."""
+    import matcher.matching.teams_for_needs as teams_for_needs
+    from matcher.matching.options import MatchOptions
+    from matcher.matching.service import MatchService
+    from matcher.settings import database_url
+
+    service = MatchService(open_database(database_url(str(sample_db))), encoder, store_runs=False)
+    text = "高压电瓷绝缘子的釉面开裂与烧成"
+    everything = MatchOptions(top=60, diversity="none", explore=0)
+    whole = {r["team_id"]: r["score"] for r in service.match_text(text, everything).as_dict()["results"]}
+    monkeypatch.setattr(teams_for_needs, "CANDIDATES", 10)
+    unfiltered_top = [r["team_id"] for r in service.match_text(text, everything).as_dict()["results"]]
+    in_city = MatchOptions(top=5, city="萍乡", diversity="none", explore=0)
+    listed = service.match_text(text, in_city).as_dict()["results"]
+    assert len(listed) == 5 and {r["explanation"]["team"]["city"] for r in listed} == {"萍乡"}
+    assert sum(service.catalog.institution_of(t).city == "萍乡" for t in unfiltered_top) < 5
+    assert all(r["score"] == whole[r["team_id"]] for r in listed if r["team_id"] in whole)
+    assert [r["score"] for r in listed] == sorted((r["score"] for r in listed), reverse=True)

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import lexical_store
-from embeddings.dense_index import DenseIndex, IndexModelMismatch
+from embeddings.dense_index import IndexModelMismatch
 from embeddings.hybrid import TOP_N
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
+from embeddings.vector_index import DenseFilter, VectorBackendError, VectorIndex, load_dense
 from matcher.index_location import IndexDamaged, IndexNotBuilt, IndexReader, verify_index
 
 DENSE_WEIGHT = 1.0
@@ -91,10 +92,11 @@ def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class CollectionSearch:
-    """Parameters: the collection's DenseIndex, its fitted lexical retrievers by name, document ids in the
-    lexical fit order, and the owner (team or enterprise id) of each document."""
+    """Parameters: the collection's dense index (faiss files or pgvector: embeddings.vector_index), its fitted
+    lexical retrievers by name, document ids in the lexical fit order, and the owner (team or enterprise id)
+    of each document."""
 
-    def __init__(self, dense: DenseIndex, lexical: dict, doc_ids: Sequence[str], owners: dict[str, str]):
+    def __init__(self, dense: VectorIndex, lexical: dict, doc_ids: Sequence[str], owners: dict[str, str]):
         self.dense, self.lexical = dense, lexical
         self.doc_ids = list(doc_ids)
         self.row_of = {doc_id: row for row, doc_id in enumerate(self.doc_ids)}
@@ -111,14 +113,22 @@ class CollectionSearch:
 
     @classmethod
     def load(
-        cls, index_dir: Path, collection: str, model_id: str, rebuild_hint: str, manifest: dict | None = None
+        cls,
+        index_dir: Path,
+        collection: str,
+        model_id: str,
+        rebuild_hint: str,
+        manifest: dict | None = None,
+        engine=None,
     ) -> "CollectionSearch":
         """Load one collection; IndexNotBuilt when there is no index, IndexDamaged (naming the file) when a
-        file is missing or differs from the manifest, IndexModelMismatch for another model's vectors."""
+        file is missing or differs from the manifest, IndexModelMismatch for another model's vectors.
+        ``engine``: the store, where vectors in pgvector are read from (default: the CXY_DB database)."""
         manifest = manifest or verify_index(index_dir)
         read = IndexReader(index_dir, collection, manifest)
         try:
-            dense = DenseIndex.load(index_dir / collection, model_id, rebuild_hint, read)
+            store = (lambda: engine) if engine is not None else store_engine
+            dense = load_dense(index_dir / collection, collection, model_id, rebuild_hint, read, store)
             owners = read.json("owners.json")
             _, lexical = lexical_store.load(read)
             doc_ids = next(iter(lexical.values())).ids_ if lexical else []
@@ -136,17 +146,42 @@ class CollectionSearch:
     def rows(self, doc_ids: Sequence[str]) -> np.ndarray:
         return np.array([self.row_of[d] for d in doc_ids], dtype=np.int64)
 
-    def query(self, text: str, vector: np.ndarray, depth: int = 200) -> QueryScores:
-        """Score one query: faiss top ``depth`` for the dense side, every document for the lexical side."""
+    def query(self, text: str, vector: np.ndarray, depth: int = 200, owners=None) -> QueryScores:
+        """Score one query: the dense index's top ``depth`` for the dense side, every document for the lexical
+        side. ``owners``: only their documents enter the head (dense: the backend's filter, a WHERE clause in
+        pgvector); the z statistics stay the unfiltered query's, so a kept document scores as without it."""
         vector = np.asarray(vector, dtype=np.float32).ravel()
-        hits = self.dense.search(vector[None, :], max(depth, TOP_N))[0]
+        hits = self.dense.search(vector[None, :], max(depth, TOP_N) if owners is None else TOP_N)[0]
         dense_scores = np.array([s for _, s in hits], dtype=np.float32)
         stats = {"dense": _head_stats(dense_scores[:TOP_N])}
+        keep = None
+        if owners is not None:
+            found = [self.rows_of_owner[o] for o in owners if o in self.rows_of_owner]
+            keep = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+            where = DenseFilter(frozenset(owners), frozenset(self.doc_ids[r] for r in keep))
+            hits = self.dense.search(vector[None, :], depth, where=where)[0]
         head = [self.row_of[d] for d, _ in hits[:depth] if d in self.row_of]
         lexical = {}
         for name, retriever in self.lexical.items():
             scores = retriever.scores(text)
             lexical[name] = scores
             stats[name] = _head_stats(scores[_top_rows(scores, TOP_N)])
-            head.extend(_top_rows(scores, depth).tolist())
+            head.extend((_top_rows(scores, depth) if keep is None else keep[_top_rows(scores[keep], depth)]).tolist())
         return QueryScores(self, vector, lexical, stats, np.unique(np.array(head, dtype=np.int64)))
+
+
+def store_engine():
+    """The store's engine for vectors kept in pgvector when the caller passed none: the CXY_DB database."""
+    from sqlalchemy.engine import make_url
+
+    from matcher.settings import Settings, database_url
+    from matcher.store.db import open_database
+
+    url = database_url(Settings().db)
+    if not url.startswith(("postgresql", "postgres")):
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise VectorBackendError(
+            f"索引的向量存放在 PostgreSQL（pgvector）中，但当前数据库 {shown} 不是 PostgreSQL；"
+            "请用 CXY_DB 指明建立索引时的 PostgreSQL 数据库"
+        )
+    return open_database(url)

@@ -85,11 +85,13 @@ class MatchService:
 
     @cached_property
     def capabilities(self) -> CollectionSearch:
-        return CollectionSearch.load(self.index_folder, "capabilities", self.encoder.model_id, REBUILD_COMMAND)
+        return CollectionSearch.load(self.index_folder, "capabilities", self.encoder.model_id, REBUILD_COMMAND,
+                                     engine=self.engine)
 
     @cached_property
     def needs_search(self) -> CollectionSearch:
-        return CollectionSearch.load(self.index_folder, "needs", self.encoder.model_id, REBUILD_COMMAND)
+        return CollectionSearch.load(self.index_folder, "needs", self.encoder.model_id, REBUILD_COMMAND,
+                                     engine=self.engine)
 
     @cached_property
     def _indexed_digests(self) -> dict[str, str]:

@@ -41,11 +41,13 @@ def rank_teams(
     vector: np.ndarray,
     keywords: Sequence[str] = (),
     extra: Sequence[str] = (),
+    within: Sequence[str] | None = None,
 ) -> tuple[QueryContext, list[Scored]]:
     """Candidate teams for a query, scored best first, and the query context that explains them
-    (``extra``: teams to score even when retrieval does not reach them)."""
+    (``extra``: teams to score even when retrieval does not reach them; ``within``: retrieve only these
+    teams' documents, see ``teams_within``)."""
     catalog = service.catalog
-    scores = service.capabilities.query(ctx.text, vector)
+    scores = service.capabilities.query(ctx.text, vector, owners=within)
     owners = candidate_owners(scores, CANDIDATES)
     owners += [t for t in extra if t in catalog.teams and t not in owners]
     evidence = owner_evidence(scores, owners)
@@ -103,9 +105,8 @@ def match_need(service: "MatchService", need_id: str, opts: MatchOptions | None)
     need = need_of(service, need_id)
     text = need_text(need)
     ctx = QueryContext(text, need.id, need.enterprise_id)
-    ctx, ranked = rank_teams(
-        service, ctx, service.vector(text, f"need:{need.id}", service.needs_search), need.keywords, opts.why
-    )
+    vector = service.vector(text, f"need:{need.id}", service.needs_search)
+    ctx, ranked = rank_teams(service, ctx, vector, need.keywords, opts.why, teams_within(service, opts))
     query = {"kind": "need", "need_id": need.id, "enterprise_id": need.enterprise_id, "title": need.title}
     return finish(service, "match_need", query, ranked, {need.id: ctx}, opts, policy, [need.id])
 
@@ -119,6 +120,7 @@ def match_enterprise(service: "MatchService", enterprise_id: str, opts: MatchOpt
     if enterprise is None:
         raise NotFound(f"没有编号为 {enterprise_id} 的企业")
     need_ids = catalog.open_needs(enterprise_id)
+    within = teams_within(service, opts)
     contexts: dict[str | None, QueryContext] = {}
     best: dict[str, Scored] = {}
     serves: dict[str, list[str]] = {}
@@ -135,6 +137,7 @@ def match_enterprise(service: "MatchService", enterprise_id: str, opts: MatchOpt
             service.vector(text, f"ent:{enterprise_id}", service.needs_search),
             (),
             opts.why,
+            within,
         )
         contexts[None] = ctx
         best = {s.key: s for s in ranked}
@@ -147,6 +150,7 @@ def match_enterprise(service: "MatchService", enterprise_id: str, opts: MatchOpt
             service.vector(text, f"need:{need_id}", service.needs_search),
             need.keywords,
             opts.why,
+            within,
         )
         contexts[need_id] = ctx
         for s in ranked:
@@ -171,22 +175,40 @@ def match_text(service: "MatchService", text: str, opts: MatchOptions | None, qu
     text = (text or "").strip()
     if not text:
         raise OptionError("查询内容为空：请用一两句话描述技术需求")
-    ctx, ranked = rank_teams(service, QueryContext(text), service.vector(text), (), opts.why)
+    within = teams_within(service, opts)
+    ctx, ranked = rank_teams(service, QueryContext(text), service.vector(text), (), opts.why, within)
     query = {"kind": "text", "text": text, **({"id": query_id} if query_id else {})}
     return finish(service, "match_text", query, ranked, {None: ctx}, opts, policy, [])
 
 
 # ---- from a ranking to the list served ------------------------------------------------------------
-def team_filter(service: "MatchService", scored: Scored, opts: MatchOptions, need_ids: Sequence[str]) -> str | None:
-    """Why a team is filtered out of this list (None: it passes)."""
-    catalog, team_id = service.catalog, scored.team_id
-    inst = catalog.institution_of(team_id)
+def place_reason(inst, opts: MatchOptions) -> str | None:
+    """Why an institution's teams are outside the list's province, city or institution type (None: inside)."""
     if opts.province and province_name(inst.province) != province_name(opts.province):
         return f"单位在{inst.province or '未知省份'}，不在筛选的省份 {opts.province}"
     if opts.city and city_name(inst.city) != city_name(opts.city):
         return f"单位在{inst.city or '未知城市'}，不在筛选的城市 {opts.city}"
     if opts.institution_type and inst.type != opts.institution_type:
         return f"单位类型为 {inst.type or '未知'}，不是 {opts.institution_type}"
+    return None
+
+
+def teams_within(service: "MatchService", opts: MatchOptions) -> list[str] | None:
+    """The teams a list's place and type filters leave (None without such filters). Retrieval searches only
+    their documents (a WHERE clause in pgvector), so a selective filter still fills the list with the best
+    teams inside it instead of keeping the few that made the unfiltered candidates."""
+    if not (opts.province or opts.city or opts.institution_type):
+        return None
+    catalog = service.catalog
+    return [t for t in catalog.teams if place_reason(catalog.institution_of(t), opts) is None]
+
+
+def team_filter(service: "MatchService", scored: Scored, opts: MatchOptions, need_ids: Sequence[str]) -> str | None:
+    """Why a team is filtered out of this list (None: it passes)."""
+    catalog, team_id = service.catalog, scored.team_id
+    reason = place_reason(catalog.institution_of(team_id), opts)
+    if reason:
+        return reason
     if opts.min_trl:
         trls = [a.trl for a in evidence_achievements(catalog, scored.evidence) if a.trl]
         if not trls or max(trls) < opts.min_trl:
