@@ -4,6 +4,8 @@ import json
 
 import typer
 
+from matcher.cluster import RAY_ADDRESS_HELP, WORKERS_HELP, ClusterUnavailable, check_workers
+
 model_app = typer.Typer(help="语义编码模型（默认 multilingual-e5-small，离线重建）。", no_args_is_help=True)
 index_app = typer.Typer(help="数据库的检索索引（增量更新）。", no_args_is_help=True)
 
@@ -37,24 +39,47 @@ def model_info() -> None:
 def index_build(
     ctx: typer.Context,
     rebuild: bool = typer.Option(False, "--rebuild", help="从空索引开始重建（例如换了模型之后，或索引损坏时）。"),
+    workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
+    ray_address: str = typer.Option(None, "--ray-address", help=RAY_ADDRESS_HELP),
 ) -> None:
     """为数据库中新增或改动的文档编码，删去已删除的文档（索引损坏时从头重建）。"""
     from embeddings.dense_index import IndexModelMismatch
-    from embeddings.encoder import Encoder
     from matcher.indexing import build_all, index_dir
     from matcher.store.db import session_factory
 
+    encoder = _encoder(workers, ray_address)
     folder = index_dir(ctx.obj.db_url)
     with session_factory(ctx.obj.engine())() as session, _ProgressBar() as bar:
         try:
-            reports = build_all(session, Encoder(), folder, rebuild=rebuild, progress=bar)
+            reports = build_all(session, encoder, folder, rebuild=rebuild, progress=bar)
+        except ClusterUnavailable as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise typer.Exit(1) from None
         except IndexModelMismatch as exc:
             typer.echo(f"错误：{exc}", err=True)
             raise typer.Exit(1) from None
         except OSError as exc:  # e.g. the folder beside the database is not writable
             typer.echo(f"错误：无法写入索引 {folder}（{exc.strerror or exc}）", err=True)
             raise typer.Exit(1) from None
+        finally:
+            getattr(encoder, "close", lambda: None)()  # the Ray actors and a local cluster started for them
     _print_builds(reports, folder)
+
+
+def _encoder(workers: int, ray_address: str | None):
+    """The serial Encoder, or (--workers N > 1) one whose encoding runs on N Ray actors."""
+    try:
+        check_workers(workers)  # before any work: say at once what to install
+    except (ValueError, ClusterUnavailable) as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(2 if isinstance(exc, ValueError) else 1) from None
+    if workers == 1:
+        from embeddings.encoder import Encoder
+
+        return Encoder()
+    from matcher.cluster.encode import ClusterEncoder
+
+    return ClusterEncoder(workers, ray_address)
 
 
 def _print_builds(reports, folder) -> None:
@@ -134,7 +159,7 @@ def index_status(
 
     folder = index_dir(ctx.obj.db_url)
     try:
-        check_index(folder)
+        check_index(folder, ctx.obj.engine())  # vectors kept in pgvector are read from this database
     except (IndexDamaged, IndexModelMismatch) as exc:
         typer.echo(f"错误：{exc}", err=True)
         raise typer.Exit(1) from None

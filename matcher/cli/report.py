@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from matcher.cluster import RAY_ADDRESS_HELP, WORKERS_HELP, ClusterUnavailable, check_workers
+
 report_app = typer.Typer(help="月报：每月为重点企业批量推荐团队，生成可转发的表格和网页。", no_args_is_help=True)
 
 
@@ -30,7 +32,9 @@ def monthly(ctx: typer.Context,
                                                 "隔多少天后可以再次推荐。"),
             count_load: bool = typer.Option(False, "--count-load", help="团队本月可承接的名额，扣除它手上"
                                             "尚未结束的推荐和近期签约。"),
-            fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）或 json。")) -> None:
+            fmt: str = typer.Option("table", "--format", help="输出格式：table（表格）或 json。"),
+            workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
+            ray_address: str = typer.Option(None, "--ray-address", help=RAY_ADDRESS_HELP)) -> None:
     """生成某月的月报。
 
     为每家重点企业（没有标记重点企业时为全部企业）的每条在办需求推荐团队，不超过各团队的承接能力。
@@ -54,12 +58,26 @@ def monthly(ctx: typer.Context,
                               count_load=count_load).check()
     except ValueError as exc:
         _fail(str(exc), 2)
+    try:
+        check_workers(workers)  # before any work: say at once what to install
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    except ClusterUnavailable as exc:
+        _fail(str(exc))
+    rank_needs = None
+    if workers > 1:  # the needs ranked by Ray actors (matcher.cluster.rank); the same proposals as serially
+        from matcher.cluster.rank import NeedRanker
+
+        rank_needs = NeedRanker(workers, ray_address)
     engine = ctx.obj.engine()
     service = MatchService(engine, store_runs=False)
     try:
-        outcome = run_monthly(engine, service, the_month, opts, force=force)
-    except (IndexNotBuilt, IndexModelMismatch, NotReady) as exc:
+        outcome = run_monthly(engine, service, the_month, opts, force=force, rank_needs=rank_needs)
+    except (IndexNotBuilt, IndexModelMismatch, NotReady, ClusterUnavailable) as exc:
         _fail(str(exc))
+    finally:
+        if rank_needs is not None:
+            rank_needs.close()  # the actors, and a local cluster started for them
     data, workbook, page = write_report(engine, outcome.report_id, out)
     notes = []
     if outcome.reused:

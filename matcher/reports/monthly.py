@@ -161,8 +161,11 @@ class Computed:
 
 
 def compute(service: MatchService, session: Session, month: Month, opts: MonthlyOptions,
-            enterprises: list[status.Enterprise], earlier: dict[str, str], progress=None) -> Computed:
-    """``progress(done, total)``, when given, is called as needs are ranked (the slow part)."""
+            enterprises: list[status.Enterprise], earlier: dict[str, str], progress=None,
+            rank_needs=None) -> Computed:
+    """``progress(done, total)``, when given, is called as needs are ranked (the slow part); ``rank_needs(service,
+    need_ids)``, when given, yields what ``service.need_ranking`` gives for each need, in order (the Ray
+    actors of matcher.cluster.rank)."""
     catalog = service.catalog
     cutoff = month.first_day - dt.timedelta(days=opts.repropose_after_days)
     reported = {}
@@ -174,10 +177,11 @@ def compute(service: MatchService, session: Session, month: Month, opts: Monthly
     pools: dict[str, list[Scored]] = {}
     contexts = {}
     skipped: dict[str, dict] = {}
+    rankings = rank_needs(service, need_ids) if rank_needs is not None else None
     for done, need_id in enumerate(need_ids):
         if progress is not None:
             progress(done, len(need_ids))
-        ctx, ranked = service.need_ranking(need_id)
+        ctx, ranked = next(rankings) if rankings is not None else service.need_ranking(need_id)
         contexts[need_id] = ctx
         above = [s for s in ranked if display_score(s.raw) >= opts.min_score]
         fresh = [s for s in above if is_fresh(catalog, need_id, s.key, reported, cutoff)]
@@ -287,9 +291,9 @@ def _check_ready(service: MatchService) -> None:
 
 
 def run_monthly(engine: Engine, service: MatchService, month: Month, opts: MonthlyOptions | None = None,
-                force: bool = False, progress=None) -> RunOutcome:
+                force: bool = False, progress=None, rank_needs=None) -> RunOutcome:
     """The month's report run: the stored one, or (none yet, or ``force``) a new one computed now
-    (``progress(done, total)``: see ``compute``)."""
+    (``progress(done, total)``, ``rank_needs``: see ``compute``)."""
     opts = (opts or MonthlyOptions()).check()
     with session_factory(engine)() as session:
         earlier = latest_runs(session, before=month)
@@ -301,5 +305,5 @@ def run_monthly(engine: Engine, service: MatchService, month: Month, opts: Month
         _check_ready(service)
         enterprises = status.report_enterprises(session)
         with service.as_of(month.end):
-            computed = compute(service, session, month, opts, enterprises, earlier, progress)
+            computed = compute(service, session, month, opts, enterprises, earlier, progress, rank_needs)
     return RunOutcome(_store(engine, month, opts, service, computed, digest), reused=False, data_changed=False)
