@@ -147,8 +147,11 @@ def test_a_rerun_after_new_follow_up_keeps_the_proposals_and_counts_the_follow_u
     contacted_before = next(r for r in funnel.iter_rows(values_only=True) if r[0] == "已联系")
     run_id, need, team, rank = cli.query(
         """SELECT i.run_id, i.need_id, i.team_id, i.rank FROM recommendation_items i
-           JOIN report_lists l ON l.run_id = i.run_id WHERE l.report_id = ? ORDER BY i.run_id, i.rank LIMIT 1""",
+           JOIN report_lists l ON l.run_id = i.run_id WHERE l.report_id = ?
+           AND NOT EXISTS (SELECT 1 FROM outcome_events o WHERE o.need_id = i.need_id AND o.team_id = i.team_id)
+           ORDER BY i.run_id, i.rank LIMIT 1""",
         output["report_id"])[0]
+    # A pair with no history (a re-proposed one counts in the month it was first proposed, not this one).
     cli("feedback", "record", need, team, "contacted", "--date", "2026-11-25", "--run", run_id)
     assert cli.query("SELECT shown_rank FROM outcome_events WHERE run_id = ?", run_id) == [(rank,)]
     again = json.loads(cli("report", "monthly", "--month", MONTH, "--out", out, "--format", "json").output)
