@@ -116,6 +116,8 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
     @app.get("/health", tags=["service"], summary="Liveness and what is loaded")
     def health(request: Request):
         svc = request.app.state.service
-        return {"status": "ok", "model": svc.encoder.model_id, "ranker": svc.ranker.version}
+        # warming: the per-team and per-need caches still fill behind the first requests, which are slower
+        return {"status": "ok", "model": svc.encoder.model_id, "ranker": svc.ranker.version,
+                "warming": svc.warming}
 
     return app

@@ -134,7 +134,7 @@ def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | 
     if backend:
         env["CXY_ENCODER_BACKEND"] = backend
     headers = {"X-API-Key": key}
-    with served(db, env, poll=0.5) as (server, base, startup):
+    with served(db, env, poll=0.5, settled=True) as (server, base, startup):
         rng = random.Random(0)
         picked = rng.sample(needs, min(len(needs), requests + 20))
         warm = [lambda h, n=n: h.get(f"{base}/match/need/{n.id}", headers=headers) for n in picked[:20]]

@@ -3,6 +3,7 @@ contact fields for researchers, admin imports, and errors that say what to fix."
 
 import json
 import sqlite3
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,3 +173,18 @@ def test_key_commands_create_list_and_revoke(served):
     cli("key", "revoke", key_id)
     assert "已停用" in [line for line in cli("key", "list").output.splitlines() if "县科技局" in line][0]
 
+
+
+def test_health_says_when_the_caches_behind_the_first_requests_have_filled(served, encoder):
+    from matcher.matching.service import MatchService
+
+    _, _, cli = served
+    service = MatchService(open_database(database_url(str(cli.db))), encoder, store_runs=False)
+    with TestClient(create_app(str(cli.db), service=service)) as client:  # the app warms it on start
+        assert client.get("/health").json()["warming"] is True  # every team's text and every need's query to go
+        deadline = time.monotonic() + 120
+        while client.get("/health").json()["warming"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.get("/health").json()["status"] == "ok"
+        assert len(service._team_texts) == len(service.catalog.teams)  # what the warm-up filled

@@ -104,8 +104,11 @@ class MatchService:
         # The per-team and per-need caches fill behind the first requests instead of delaying start-up
         # (at 20k teams and 2,000 open needs they cost tens of seconds); a request that comes first
         # simply computes its own entries, as it would without any warming.
+        self.warming = True  # shown by /health: requests are slower until it ends (at 100k: ~25 s)
         threading.Thread(target=self._warm_caches, name="cxy-warm-caches", daemon=True).start()
         return self
+
+    warming = False
 
     def _warm_caches(self) -> None:
         try:
@@ -115,6 +118,8 @@ class MatchService:
             need_queries.warm(self)  # the needs' own queries, which firm lists score by
         except Exception:  # noqa: BLE001 - only a warm-up: a reload or a changed record midway ends it
             return
+        finally:
+            self.warming = False
 
     def _choose_ranker(self) -> tuple[Ranker, str]:
         from matcher.learning.registry import choose_ranker
