@@ -6,7 +6,6 @@ or delete marks the old row dead and searches skip dead rows; when a quarter of 
 the index is compacted. The vectors are kept beside the faiss index so it can always be rebuilt.
 """
 
-import io
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from embeddings.array_files import npy_array
 from embeddings.vector_rows import IndexModelMismatch, VectorRows, parameters, refuse_other_model
 
 __all__ = ["DenseIndex", "IndexModelMismatch"]
@@ -161,7 +161,7 @@ class DenseIndex(VectorRows):
         meta = json.loads(read("meta.json").decode("utf-8"))
         refuse_other_model(meta, model_id, f"{folder} 中的索引", rebuild_hint)
         index = cls(meta["dimension"], meta["model_id"], **parameters(meta))
-        index.vectors = np.load(io.BytesIO(read("vectors.npy")), allow_pickle=False)
+        index.vectors = npy_array(read("vectors.npy"))
         index.ids = json.loads(read("ids.json").decode("utf-8"))
         if not (isinstance(index.ids, list) and all(isinstance(i, str) for i in index.ids)):
             raise ValueError("ids.json 不是字符串列表")
@@ -191,7 +191,7 @@ def _alive(read: Callable[[str], bytes], folder: Path, rows: int) -> np.ndarray:
     """Which rows are live: ``alive.npy`` (all live when a folder written by hand lacks it)."""
     if not (folder / "alive.npy").exists():
         return np.ones(rows, dtype=bool)
-    alive = np.load(io.BytesIO(read("alive.npy")), allow_pickle=False)
+    alive = npy_array(read("alive.npy"))
     if alive.dtype != bool or alive.shape != (rows,):
         raise ValueError(f"alive.npy 的形状 {alive.shape} 与 {rows} 个编号不符")
     return alive

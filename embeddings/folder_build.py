@@ -114,12 +114,19 @@ def file_problem(folder: Path, files: dict, required: tuple[str, ...], deep: boo
     return None
 
 
-def read_listed(folder: Path, files: dict, rel: str) -> bytes:
+def read_listed(folder: Path, files: dict, rel: str) -> bytearray:
     """The bytes of ``folder/rel``, read once and checked against its manifest entry (size and sha256),
-    so whoever parses them next reads exactly what was written; FileProblem otherwise."""
+    so whoever parses them next reads exactly what was written; FileProblem otherwise. A ``bytearray``:
+    arrays parsed from it in place (embeddings.array_files) stay writable."""
     target, entry = _entry(Path(folder), files, rel)
     try:
-        data = target.read_bytes()
+        with target.open("rb", buffering=0) as file:
+            data = bytearray(os.fstat(file.fileno()).st_size)
+            got, view = 0, memoryview(data)
+            while got < len(data) and (n := file.readinto(view[got:])):
+                got += n
+            view.release()
+            del data[got:]  # a file that shrank while read: its size then differs from the manifest's
     except FileNotFoundError:
         raise FileProblem(rel, "缺失") from None
     except OSError as exc:

@@ -23,9 +23,9 @@ import jieba
 import numpy as np
 import opencc
 
+from embeddings.array_files import npz_arrays, npz_bytes
 from embeddings.char_ngrams import sorted_codes
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
-from embeddings.lexical_store import npz_arrays, npz_bytes
 from embeddings.lexical_text import _clean_terms, ngram_text_of, prepare_text
 
 FILES = ("lexical-docs.json", "lexical-docs.npz")

@@ -9,10 +9,8 @@ Files of one collection: ``lexical.json`` (each retriever's parameters and vocab
 adds, e.g. the digest it was fitted for) and ``lexical-<name>.npz`` (its arrays).
 """
 
-import io
 import json
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
+from embeddings.array_files import npz_arrays, npz_bytes
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever, _CharNgramCounter
 
 STATE_FORMAT = 1
@@ -168,24 +167,6 @@ def _restore_char(retriever: CharTfidfRetriever, state: dict, arrays: dict[str, 
         retriever.vectorizer_ = vectorizer
     else:
         _need(mode == "empty" and n_terms == 0, f"未知的字符检索器模式 {mode!r}")
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An uncompressed .npz with fixed timestamps: equal arrays give equal bytes (and checksums)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for name in sorted(arrays):
-            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w") as out:
-                np.lib.format.write_array(out, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def npz_arrays(data: bytes) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as loaded:  # numbers only: nothing here can run code
-            return {name: loaded[name] for name in loaded.files}
-    except (zipfile.BadZipFile, OSError, EOFError, AttributeError, TypeError) as exc:  # ValueError passes as it is
-        raise ValueError(f"不是有效的 .npz 文件（{exc}）") from exc
 
 
 def save(folder: Path, retrievers: dict, **extra) -> None:
