@@ -10,6 +10,7 @@ model id, kept under ~/.cache/cxy/bench/latency-N/).
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -51,8 +52,6 @@ def main() -> None:
     encoder = Encoder()
     db, _ = prepare(args.size, encoder.model_id, encoder.dimension)
     env = {**os.environ, "CXY_DB": str(db), "CXY_VECTOR_CACHE": str(db.parent / "no-cache")}
-    import json
-
     out = subprocess.run([sys.executable, "-c", PARTS.format(db=str(db))], env=env, capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
     parts = json.loads(out.stdout.strip().splitlines()[-1])

@@ -16,6 +16,7 @@ import faiss
 import numpy as np
 
 from embeddings.array_files import npy_array
+from embeddings.folder_build import read_bytearray
 from embeddings.vector_rows import IndexModelMismatch, VectorRows, parameters, refuse_other_model
 
 __all__ = ["DenseIndex", "IndexModelMismatch"]
@@ -157,7 +158,7 @@ class DenseIndex(VectorRows):
         """The index saved in ``folder``; ``read(file name)`` fetches each file once (the search index passes
         one that checks it against the manifest first). Arrays load with ``allow_pickle=False``. ValueError
         when the files do not fit together; IndexModelMismatch when they come from another model."""
-        read = read or (lambda name: (folder / name).read_bytes())
+        read = read or (lambda name: read_bytearray(folder / name))  # writable: deletes mark rows in place
         meta = json.loads(read("meta.json").decode("utf-8"))
         refuse_other_model(meta, model_id, f"{folder} 中的索引", rebuild_hint)
         index = cls(meta["dimension"], meta["model_id"], **parameters(meta))

@@ -114,19 +114,25 @@ def file_problem(folder: Path, files: dict, required: tuple[str, ...], deep: boo
     return None
 
 
+def read_bytearray(path: Path) -> bytearray:
+    """The whole file in one writable buffer, read into it directly (no intermediate ``bytes``), so that
+    arrays parsed from it in place (embeddings.array_files) are writable and nothing is copied twice."""
+    with Path(path).open("rb", buffering=0) as file:
+        data = bytearray(os.fstat(file.fileno()).st_size)
+        got, view = 0, memoryview(data)
+        while got < len(data) and (n := file.readinto(view[got:])):  # one read each, up to 2 GB
+            got += n
+        view.release()
+    del data[got:]  # a file that shrank while read: its size then differs from the manifest's
+    return data
+
+
 def read_listed(folder: Path, files: dict, rel: str) -> bytearray:
     """The bytes of ``folder/rel``, read once and checked against its manifest entry (size and sha256),
-    so whoever parses them next reads exactly what was written; FileProblem otherwise. A ``bytearray``:
-    arrays parsed from it in place (embeddings.array_files) stay writable."""
+    so whoever parses them next reads exactly what was written; FileProblem otherwise."""
     target, entry = _entry(Path(folder), files, rel)
     try:
-        with target.open("rb", buffering=0) as file:
-            data = bytearray(os.fstat(file.fileno()).st_size)
-            got, view = 0, memoryview(data)
-            while got < len(data) and (n := file.readinto(view[got:])):
-                got += n
-            view.release()
-            del data[got:]  # a file that shrank while read: its size then differs from the manifest's
+        data = read_bytearray(target)
     except FileNotFoundError:
         raise FileProblem(rel, "缺失") from None
     except OSError as exc:
