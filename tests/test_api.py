@@ -2,7 +2,6 @@
 contact fields for researchers, admin imports, and errors that say what to fix."""
 
 import json
-import sqlite3
 import time
 
 import pytest
@@ -120,16 +119,14 @@ def test_survey_answers_are_for_the_bureau_only_even_where_contacts_are_public(s
     before = cli.query("SELECT contacts_public FROM enterprises WHERE id = ?", surveyed)[0][0]
     try:
         for public in (0, 1):
-            with sqlite3.connect(cli.db) as conn:
-                conn.execute("UPDATE enterprises SET contacts_public = ? WHERE id = ?", (public, surveyed))
+            cli.query("UPDATE enterprises SET contacts_public = ? WHERE id = ?", bool(public), surveyed)
             seen = get(client, keys["researcher"], f"/enterprises/{surveyed}").json()
             assert seen["name"] and not SURVEY_ANSWERS & set(seen), public
             assert ("contact_person" in seen) == bool(public)
             listed = get(client, keys["researcher"], "/enterprises", field="county", value=seen["county"]).json()
             assert listed and not any(SURVEY_ANSWERS & set(e) for e in listed)
     finally:
-        with sqlite3.connect(cli.db) as conn:
-            conn.execute("UPDATE enterprises SET contacts_public = ? WHERE id = ?", (before, surveyed))
+        cli.query("UPDATE enterprises SET contacts_public = ? WHERE id = ?", before, surveyed)
 
 
 def test_an_admin_imports_a_file_and_a_bad_one_writes_nothing(served, tmp_path):

@@ -9,7 +9,6 @@ where content is bytes, text, a {sheet: rows} dict (an .xlsx) or a function of t
 
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -23,7 +22,7 @@ from openpyxl import Workbook
 from matcher.ingest.limits import MAX_ROWS
 from matcher.ingest.survey_form import write_form
 from matcher.ingest.workbooks import MAX_SHEET_CELLS
-from tests.conftest import Cli
+from tests.conftest import Cli, copy_db, new_db
 
 TEAM_HEADER = ["id", "institution_id", "name"]
 ENTERPRISE_HEADER = ["id", "name", "credit_code", "county"]
@@ -459,10 +458,10 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def base_db(tmp_path_factory) -> Path:
+def base_db(tmp_path_factory) -> Cli:
     """One institution I1, team T101, enterprise E1 and need N1: the data a bad file must not touch."""
     folder = tmp_path_factory.mktemp("bad-imports")
-    cli = Cli(folder / "base.db")
+    cli = new_db(folder, "base.db")
     for kind, header, row in [
         ("institutions", ["id", "name"], ["I1", "景德镇陶瓷大学"]),
         ("teams", TEAM_HEADER, ["T101", "I1", "结构陶瓷团队"]),
@@ -472,14 +471,12 @@ def base_db(tmp_path_factory) -> Path:
         path = folder / f"{kind}.csv"
         path.write_text(csv_text(header, row), encoding="utf-8")
         cli("import", kind, path, "--no-index")
-    return folder / "base.db"
+    return cli
 
 
 @pytest.fixture
 def db(base_db, tmp_path) -> Cli:
-    with sqlite3.connect(base_db) as source, sqlite3.connect(tmp_path / "test.db") as copy:
-        source.backup(copy)  # the base may still be in its WAL file: a file copy would miss it
-    return Cli(tmp_path / "test.db")
+    return copy_db(base_db, tmp_path, "test.db")
 
 
 def imported(cli: Cli, kind: str, path: Path, ok: bool):
@@ -597,16 +594,13 @@ def api(base_db, tmp_path_factory):
 
     from api.app import create_app
     from api.keys import create_key
-    from matcher.settings import database_url
     from matcher.store.db import open_database, write_session
 
-    db = tmp_path_factory.mktemp("bad-uploads") / "test.db"
-    with sqlite3.connect(base_db) as source, sqlite3.connect(db) as copy:
-        source.backup(copy)
-    with write_session(open_database(database_url(str(db)))) as session:
+    copy = copy_db(base_db, tmp_path_factory.mktemp("bad-uploads"), "test.db")
+    with write_session(open_database(copy.url)) as session:
         key = create_key(session, "admin", "bad imports")[1]
-    with TestClient(create_app(str(db), warm=False), client=("10.7.0.2", 1)) as client:
-        yield client, key, Cli(db)
+    with TestClient(create_app(str(copy.db), warm=False), client=("10.7.0.2", 1)) as client:
+        yield client, key, copy
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES if c.id in HTTP_CASES])

@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from matcher.local_server import BATCH_PATH, db_key, discovery_file
-from tests.conftest import ROOT, SAMPLE, Cli, copy_sample_db
+from tests.conftest import ROOT, SAMPLE, Cli, copy_sample_db, new_db
 
 HEAVY = ("torch", "sentence_transformers", "faiss", "sqlalchemy")
 RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -48,17 +47,16 @@ def probe(db: Path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
 
 
 def runs(db: Path) -> set[str]:
-    with sqlite3.connect(db) as conn:
-        return {r[0] for r in conn.execute("SELECT id FROM recommendation_runs")}
+    return {r[0] for r in Cli(db).query("SELECT id FROM recommendation_runs")}
 
 
 # ---- a wrong id answers before anything heavy loads ------------------------------------------------
 @pytest.fixture(scope="module")
 def data_db(tmp_path_factory) -> Path:
     """The sample's data, no index: what the id checks read."""
-    db = tmp_path_factory.mktemp("fast-data") / "data.db"
-    Cli(db)("import", "all", SAMPLE, "--no-index")
-    return db
+    cli = new_db(tmp_path_factory.mktemp("fast-data"), "data.db")
+    cli("import", "all", SAMPLE, "--no-index")
+    return cli.db
 
 
 WRONG = [
@@ -100,6 +98,14 @@ def test_the_copies_the_fast_start_keeps_equal_their_sources(data_db):
     assert (constants.MAX_QUERIES, constants.MAX_QUERY_TEXT) == (options.MAX_QUERIES, options.MAX_QUERY_TEXT)
     for db in ("cxy.db", "~/x.db", "/tmp/a b.db", "postgresql+psycopg://u:p@h/db", "sqlite:///x.db"):
         assert constants.database_url(db) == database_url(db)
+    from sqlalchemy.engine import make_url
+
+    from matcher.index_location import url_parts
+
+    for url in ("sqlite:///x.db", "sqlite:////tmp/a b.db", "sqlite://", "postgresql+psycopg://u:p@h/db",
+                "postgresql://u:p%40x@h:5432/jiang%20xi?sslmode=require", "postgresql://h",
+                "postgresql+psycopg://postgres:@/cxy_1?host=%2Ftmp%2Fpg"):
+        assert url_parts(url) == (make_url(url).get_backend_name(), make_url(url).database), url
     url = database_url(str(data_db))
     engine = open_database(url)
     for kind, arguments in [("enterprise", ["E101", "鑫瑞", "E999"]), ("need", ["N101", "N999"]),
@@ -220,7 +226,7 @@ def served(sample_db, tmp_path_factory):
         port = s.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(db), "serve", "--port", str(port)],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    target = discovery_file(f"sqlite:///{db}")
+    target = discovery_file(Cli(db).url)
     deadline = time.monotonic() + 900  # the model and indexes load before the first request
     while time.monotonic() < deadline:
         try:

@@ -173,7 +173,7 @@ def test_the_researchers_view_hides_enterprise_contacts(server, browser):
     base, cli = server
     page = sign_in(browser, base, "prof")
     text = page.content()
-    for (phone,) in cli.query("SELECT contact_phone FROM enterprises WHERE contacts_public IS NOT 1 AND "
+    for (phone,) in cli.query("SELECT contact_phone FROM enterprises WHERE contacts_public IS NOT TRUE AND "
                               "contact_phone IS NOT NULL"):
         assert phone not in text
     page.goto(base + "/console/enterprises/E101")

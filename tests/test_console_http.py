@@ -5,7 +5,6 @@ and offline API docs. (The browser tests drive the same pages in Chromium.)"""
 import datetime as dt
 import io
 import re
-import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -160,8 +159,7 @@ def test_an_idle_session_expires_and_the_browser_is_sent_to_login(app, cli):
     client = client_for(app, "clerk")
     assert client.get("/").status_code == 200
     long_ago = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=9)).isoformat(sep=" ")
-    with sqlite3.connect(cli.db) as conn:
-        conn.execute("UPDATE user_sessions SET last_seen = ?", (long_ago,))
+    cli.query("UPDATE user_sessions SET last_seen = ?", long_ago)
     expired = client.get("/console/followup", follow_redirects=False)
     assert expired.status_code == 303 and expired.headers["location"] == "/login?next=/console/followup"
 
@@ -196,7 +194,7 @@ def test_a_researcher_sees_only_their_own_team_and_never_a_contact(app, cli):
     assert home.headers["location"] == "/console/my-team"
     own = client.get("/console/my-team")
     assert own.status_code == 200 and "哪些企业需要我们" in own.text
-    hidden = cli.query("SELECT contact_phone FROM enterprises WHERE contacts_public IS NOT 1 AND contact_phone "
+    hidden = cli.query("SELECT contact_phone FROM enterprises WHERE contacts_public IS NOT TRUE AND contact_phone "
                        "IS NOT NULL")
     for page in (own.text, client.get("/console/firms", params={"text": "陶瓷 烧成 配方"}).text):
         assert not any(phone in page for (phone,) in hidden)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import ROOT, SAMPLE, Cli
+from tests.conftest import ROOT, SAMPLE, Cli, index_vectors, new_db
 
 SCRIPT = "import sys; from matcher.cli import main; sys.argv = ['cxy'] + sys.argv[1:]; main()"
 
@@ -60,8 +60,7 @@ def _index_files(index: Path) -> dict[str, dict]:
 
 
 def _small_corpus(folder: Path) -> Cli:
-    folder.mkdir(parents=True)
-    cli = Cli(folder / "test.db")
+    cli = new_db(folder)
     teams = (SAMPLE / "teams.csv").read_text(encoding="utf-8").splitlines()[:61]
     (folder / "teams.csv").write_text("\n".join(teams) + "\n", encoding="utf-8")
     cli("import", "institutions", SAMPLE / "institutions.csv", "--no-index")
@@ -73,7 +72,7 @@ def test_a_killed_build_keeps_its_checkpoints_and_the_rerun_encodes_the_rest_int
     tmp_path, monkeypatch
 ):
     cli = _small_corpus(tmp_path / "killed")
-    index = cli.db.parent / "test.db.index"
+    index = cli.index
     cache = tmp_path / "vectors"
     env = {**os.environ, "CXY_VECTOR_CACHE": str(cache), "CXY_ENCODE_CHECKPOINT": "8"}
     env.pop("CXY_ENCODER_BACKEND", None)
@@ -92,9 +91,8 @@ def test_a_killed_build_keeps_its_checkpoints_and_the_rerun_encodes_the_rest_int
     monkeypatch.setenv("CXY_VECTOR_CACHE", str(tmp_path / "other-vectors"))
     monkeypatch.delenv("CXY_ENCODER_BACKEND", raising=False)
     reference("index", "build")
-    theirs_index = reference.db.parent / "test.db.index"
+    theirs_index = reference.index
     assert _index_files(index) == _index_files(theirs_index)
     for collection in ("capabilities", "needs"):
-        ours, theirs = index / collection, theirs_index / collection
-        assert (ours / "ids.json").read_bytes() == (theirs / "ids.json").read_bytes()
-        assert np.array_equal(np.load(ours / "vectors.npy"), np.load(theirs / "vectors.npy"))
+        (ours, our_vectors), (theirs, vectors) = index_vectors(cli, collection), index_vectors(reference, collection)
+        assert ours == theirs and np.array_equal(our_vectors, vectors)

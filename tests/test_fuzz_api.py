@@ -4,7 +4,6 @@ No answer may be a 5xx, and every answer must be declared: its status, its conte
 Regression tests below pin each fault the fuzzing found, fixed in the route or validation code."""
 
 import re
-import sqlite3
 import time
 import warnings
 
@@ -27,7 +26,7 @@ from api.limits import TrainGuard
 from matcher.matching.service import MatchService
 from matcher.settings import database_url
 from matcher.store.db import open_database, write_session
-from tests.conftest import copy_sample_db
+from tests.conftest import copy_sample_db, keep_first_events
 from tests.test_authorisation import RESEARCHER
 
 # Examples per operation, each sent with every role that may use it: valid inputs with ids that exist in
@@ -56,17 +55,6 @@ def known_ids(path: str) -> dict[str, str] | None:
     """Ids of the sample for the path's parameters; None when it has none (or one no sample id fits)."""
     values = {name: KNOWN.get(name) or ITEMS.get(path.split("/")[1]) for name in re.findall(r"{(\w+)}", path)}
     return values if values and all(values.values()) else None
-
-
-def keep_first_events(db, kept: int) -> None:
-    """Drop all but the first ``kept`` outcome events of a test copy (the log is append-only by trigger)."""
-    with sqlite3.connect(db) as conn:
-        (trigger,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outcome_events_no_delete'").fetchone()
-        conn.execute("DROP TRIGGER outcome_events_no_delete")
-        conn.execute(
-            "DELETE FROM outcome_events WHERE id NOT IN (SELECT id FROM outcome_events ORDER BY id LIMIT ?)", (kept,)
-        )
-        conn.execute(trigger)
 
 
 def can_be_invalid(operation) -> bool:
@@ -124,7 +112,7 @@ def fuzzed(sample_db, tmp_path_factory, encoder):
     """An app over a private copy of the sample (fuzzing imports, records feedback and trains), with a key
     per role. Yields (app, keys, cli)."""
     cli = copy_sample_db(sample_db, tmp_path_factory.mktemp("fuzz"))
-    keep_first_events(cli.db, KEPT_EVENTS)
+    keep_first_events(cli, KEPT_EVENTS)
     engine = open_database(database_url(str(cli.db)))
     with write_session(engine) as session:
         keys = {

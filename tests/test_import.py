@@ -246,5 +246,5 @@ def test_the_bundled_sample_loads_completely(cli):
         "institutions", "teams", "achievements", "enterprises", "needs", "challenges", "outcome_events")}
     assert counts == {"institutions": 36, "teams": 156, "achievements": 420, "enterprises": 90, "needs": 137,
                       "challenges": 12, "outcome_events": 1372}
-    months = cli.query("SELECT count(DISTINCT strftime('%Y-%m', date)) FROM outcome_events")
+    months = cli.query("SELECT count(DISTINCT substr(CAST(date AS TEXT), 1, 7)) FROM outcome_events")
     assert months == [(12,)]

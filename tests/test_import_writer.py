@@ -11,7 +11,7 @@ import pytest
 
 from matcher.ingest import folder as folder_import
 from matcher.store.db import open_database
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, new_db
 
 
 def lock_is_free(db) -> bool:
@@ -26,6 +26,7 @@ def lock_is_free(db) -> bool:
         conn.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's one writer lock
 def test_the_writer_lock_is_free_between_the_files_of_a_folder(tmp_path, monkeypatch):
     db = tmp_path / "shared.db"
     engine = open_database(f"sqlite:///{db}")
@@ -53,7 +54,7 @@ def broken_folder(tmp_path):
 
 
 def test_a_refused_file_stops_the_folder_and_keeps_the_files_before_it(tmp_path, broken_folder):
-    cli = Cli(tmp_path / "t.db")
+    cli = new_db(tmp_path, "t.db")
     result = cli("import", "all", broken_folder, ok=False)
     assert result.exit_code == 1
     assert "needs.csv 导入失败" in result.output and "这个文件没有写入任何数据" in result.output
@@ -69,13 +70,14 @@ def test_a_refused_file_stops_the_folder_and_keeps_the_files_before_it(tmp_path,
 
 
 def test_all_or_nothing_keeps_the_whole_folder_in_one_transaction(tmp_path, broken_folder):
-    cli = Cli(tmp_path / "t.db")
+    cli = new_db(tmp_path, "t.db")
     result = cli("import", "all", broken_folder, "--all-or-nothing", ok=False)
     assert "没有写入任何数据" in result.output
     assert cli.query("SELECT count(*) FROM enterprises") == [(0,)]
     assert cli.query("SELECT count(*) FROM institutions") == [(0,)]
 
 
+@pytest.mark.sqlite_only  # SQLite's one writer lock
 def test_a_command_waiting_for_another_writer_says_so_and_then_succeeds(tmp_path):
     cli = Cli(tmp_path / "t.db")
     cli("import", "institutions", SAMPLE / "institutions.csv")
@@ -91,5 +93,5 @@ def test_a_command_waiting_for_another_writer_says_so_and_then_succeeds(tmp_path
 
 
 def test_a_command_with_the_database_free_says_nothing_about_waiting(tmp_path):
-    result = Cli(tmp_path / "t.db")("import", "institutions", SAMPLE / "institutions.csv")
+    result = new_db(tmp_path, "t.db")("import", "institutions", SAMPLE / "institutions.csv")
     assert "等待" not in result.output

@@ -1,17 +1,16 @@
 """`cxy index build|status` and `cxy model info` on the sample database with the real model."""
 
 import json
-import sqlite3
 
 import pytest
 
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, new_db
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, shared_vector_cache):
     folder = tmp_path_factory.mktemp("indexed")
-    cli = Cli(folder / "sample.db")
+    cli = new_db(folder, "sample.db")
     cli("import", "all", SAMPLE)
     first = cli("index", "build").output
     return cli, first
@@ -36,8 +35,7 @@ def test_only_changed_and_deleted_documents_are_touched_on_rebuild(indexed, tmp_
         encoding="utf-8",
     )
     cli("import", "teams", tmp_path / "t.csv", "--no-index")
-    with sqlite3.connect(cli.db) as conn:
-        conn.execute("DELETE FROM achievements WHERE id = 'A6070'")
+    cli.query("DELETE FROM achievements WHERE id = 'A6070'")
     assert "新增或改动 1，已删除 1" in cli("index", "status").output
 
     output = cli("index", "build").output
@@ -49,7 +47,7 @@ def test_an_index_built_with_another_model_is_refused_with_the_fix(indexed):
     cli, _ = indexed
     from embeddings.folder_build import file_entries
 
-    index = cli.db.parent / "sample.db.index"  # as another model would have built it: manifest and files agree
+    index = cli.index  # as another model would have built it: manifest and files agree
     meta_path = index / "capabilities" / "meta.json"
     meta_path.write_text(json.dumps(json.loads(meta_path.read_text()) | {"model_id": "some/other-model"}))
     manifest = json.loads((index / "manifest.json").read_text())

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from embeddings.folder_build import file_entries
-from tests.conftest import ROOT, Cli, copy_sample_db
+from tests.conftest import ROOT, Cli, copy_sample_db, index_as_built
 
 REPAIR = re.compile(r"请运行：(cxy index build(?: --rebuild)?)")
 
@@ -96,9 +96,9 @@ def _legacy_pickled(index: Path) -> None:
 
 # kind -> (damage done to the index folder, what the message must name)
 DAMAGE = {
-    "folder-is-a-file": (_replace_by_file, "sample.db.index 不是文件夹"),
-    "folder-is-a-symlink-loop": (_symlink_loop, "sample.db.index"),
-    "folder-unreadable": (_unreadable, "sample.db.index 无法读取"),
+    "folder-is-a-file": (_replace_by_file, "{index} 不是文件夹"),
+    "folder-is-a-symlink-loop": (_symlink_loop, "{index}"),
+    "folder-unreadable": (_unreadable, "{index} 无法读取"),
     "meta-json-gone": (lambda ix: (ix / "capabilities" / "meta.json").unlink(), "capabilities/meta.json 缺失"),
     "manifest-gone": (lambda ix: (ix / "manifest.json").unlink(), "manifest.json 缺失"),
     "manifest-truncated": (lambda ix: _truncate(ix / "manifest.json"), "manifest.json 无法解析"),
@@ -125,14 +125,19 @@ DAMAGE = {
     "resealed-inconsistent": (_resealed_inconsistent, "capabilities/ids.json 内容无效"),
     "legacy-pickled": (_legacy_pickled, "是旧格式（第 1 版，词法索引为 pickle"),
 }
+# Damage to the faiss files (vectors and ids): with the vectors in pgvector the folder holds none of them.
+DENSE_DAMAGE = {"vectors-truncated", "vectors-garbage", "vectors-a-directory", "resealed-inconsistent"}
+
+
+def kinds(chosen=None) -> list:
+    return [pytest.param(k, marks=[pytest.mark.sqlite_only] if k in DENSE_DAMAGE else []) for k in chosen or DAMAGE]
 
 
 @pytest.fixture(scope="module")
 def pristine(sample_db):
     """The undamaged sample's manifest and the answer to ``cxy match need N101``."""
     cli = Cli(sample_db)
-    manifest = json.loads((sample_db.parent / "sample.db.index" / "manifest.json").read_text(encoding="utf-8"))
-    return manifest, _teams(cli)
+    return index_as_built(cli.index), _teams(cli)
 
 
 def _teams(cli: Cli) -> list[str]:
@@ -148,13 +153,13 @@ def _error(result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("kind", list(DAMAGE))
+@pytest.mark.parametrize("kind", kinds())
 def test_damage_is_named_with_its_repair_the_same_everywhere_and_the_repair_works(
     kind, sample_db, pristine, tmp_path, monkeypatch
 ):
-    damage, named = DAMAGE[kind]
     cli = copy_sample_db(sample_db, tmp_path / "copy")
-    index = cli.db.parent / "sample.db.index"
+    index = cli.index
+    damage, named = DAMAGE[kind][0], DAMAGE[kind][1].format(index=index.name)
     monkeypatch.setenv("CXY_PICKLE_MARKER", str(tmp_path / "unpickled"))
     damage(index)
     refused = pytest.MonkeyPatch()
@@ -184,7 +189,7 @@ def test_damage_is_named_with_its_repair_the_same_everywhere_and_the_repair_work
     cli(*command)
     assert "索引文件完好" in cli("index", "status").output
     manifest, teams = pristine
-    assert json.loads((index / "manifest.json").read_text(encoding="utf-8")) == manifest
+    assert index_as_built(index) == manifest
     assert _teams(cli) == teams
 
 
@@ -202,18 +207,18 @@ def _http_detail(cli: Cli) -> str:
     return response.json()["detail"]
 
 
-@pytest.mark.parametrize("kind", ["folder-is-a-file", "meta-json-gone", "vectors-garbage", "legacy-pickled"])
+@pytest.mark.parametrize("kind", kinds(["folder-is-a-file", "meta-json-gone", "vectors-garbage", "legacy-pickled"]))
 def test_plain_index_build_repairs_too_and_says_so(kind, sample_db, pristine, tmp_path, monkeypatch):
     cli = copy_sample_db(sample_db, tmp_path / "copy")
     monkeypatch.setenv("CXY_PICKLE_MARKER", str(tmp_path / "unpickled"))
-    DAMAGE[kind][0](cli.db.parent / "sample.db.index")
+    DAMAGE[kind][0](cli.index)
     output = cli("index", "build").output
     assert "原有索引不能沿用" in output and "已从头重建" in output
     assert "索引文件完好" in cli("index", "status").output and _teams(cli) == pristine[1]
     assert not (tmp_path / "unpickled").exists()
 
 
-@pytest.mark.parametrize("kind", ["folder-is-a-file", "manifest-truncated", "bm25-deleted", "stray-file"])
+@pytest.mark.parametrize("kind", kinds(["folder-is-a-file", "manifest-truncated", "bm25-deleted", "stray-file"]))
 def test_serve_refuses_a_damaged_index_with_the_file_and_the_repair(kind, sample_db, tmp_path, monkeypatch):
     import uvicorn
 
@@ -223,9 +228,9 @@ def test_serve_refuses_a_damaged_index_with_the_file_and_the_repair(kind, sample
     cli = copy_sample_db(sample_db, tmp_path / "copy")
     cli("serve")
     assert len(started) == 1  # an intact index: the server starts
-    DAMAGE[kind][0](cli.db.parent / "sample.db.index")
+    DAMAGE[kind][0](cli.index)
     message = _error(cli("serve", ok=False))
-    assert DAMAGE[kind][1] in message and "请运行：cxy index build --rebuild" in message
+    assert DAMAGE[kind][1].format(index=cli.index.name) in message and "请运行：cxy index build --rebuild" in message
     assert len(started) == 1
 
 
@@ -262,7 +267,7 @@ def _build_killed_at(cli: Cli, point: str, log) -> None:
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if any((tmp / marker).exists() for tmp in cli.db.parent.glob(".sample.db.index.tmp-*")):
+            if any((tmp / marker).exists() for tmp in _build_folders(cli)):
                 proc.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.002)
@@ -274,12 +279,18 @@ def _build_killed_at(cli: Cli, point: str, log) -> None:
     assert proc.returncode == -signal.SIGKILL, f"the build ended before {point}: {log.read()}"
 
 
+def _build_folders(cli: Cli) -> list[Path]:
+    return list(cli.index.parent.glob(f".{cli.index.name}.tmp-*"))
+
+
+# The kill's marker and the comparison are the faiss files (tests/test_pgvector_backend.py: pgvector's tables).
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("before, point", [("old", "encoded"), ("none", "started")])
 def test_a_build_killed_midway_leaves_the_old_index_or_none_and_a_rerun_equals_an_uninterrupted_build(
     before, point, sample_db, pristine, tmp_path
 ):
     cli = copy_sample_db(sample_db, tmp_path / "killed")
-    index = cli.db.parent / "sample.db.index"
+    index = cli.index
     if before == "old":
         _change_a_team(cli, tmp_path)  # the old index no longer matches the store: the build has work to do
     else:
@@ -290,18 +301,18 @@ def test_a_build_killed_midway_leaves_the_old_index_or_none_and_a_rerun_equals_a
 
     status = cli("index", "status").output  # the truth: the old index (one change not indexed yet), or none
     if before == "old":
-        assert json.loads((index / "manifest.json").read_text(encoding="utf-8")) == pristine[0]
+        assert index_as_built(index) == pristine[0]
         assert "索引文件完好" in status and "新增或改动 1" in status
     else:
         assert not os.path.lexists(index) and "未建立" in status
-    assert list(cli.db.parent.glob(".sample.db.index.tmp-*")), "the kill left no build folder: not mid-way"
+    assert _build_folders(cli), "the kill left no build folder: not mid-way"
 
     cli("index", "build")
-    assert not list(cli.db.parent.glob(".sample.db.index.tmp-*"))  # the re-run removed the leftovers
+    assert not _build_folders(cli)  # the re-run removed the leftovers
     reference = copy_sample_db(sample_db, tmp_path / "uninterrupted")
     if before == "old":
         _change_a_team(reference, tmp_path)
         reference("index", "build")
-    rerun, uninterrupted = _arrays(index), _arrays(reference.db.parent / "sample.db.index")
+    rerun, uninterrupted = _arrays(index), _arrays(reference.index)
     for collection, (ids, vectors) in uninterrupted.items():
         assert rerun[collection][0] == ids and np.array_equal(rerun[collection][1], vectors)

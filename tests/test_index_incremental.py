@@ -2,7 +2,6 @@
 the retrievers equal a fresh fit), and an HNSW graph saved with its dead rows instead of being rebuilt."""
 
 import json
-import sqlite3
 
 import numpy as np
 import pytest
@@ -88,17 +87,16 @@ def test_an_incremental_build_analyses_only_changed_documents_and_equals_a_fresh
     cli = copy_sample_db(sample_db, tmp_path)
     # A team text changes (teams have no keywords: the domain terms, hence BM25's dictionary, stay the same;
     # a new or removed keyword would change jieba's dictionary and with it every document's analysis).
-    with sqlite3.connect(cli.db) as conn:
-        conn.execute("UPDATE teams SET description = '专注氮化硅轴承球的气压烧结与精密研磨' WHERE id = 'T101'")
-    engine = open_database(f"sqlite:///{cli.db}")
-    folder = cli.db.parent / "sample.db.index"
+    cli.query("UPDATE teams SET description = '专注氮化硅轴承球的气压烧结与精密研磨' WHERE id = 'T101'")
+    engine = open_database(cli.url)
+    folder = cli.index
     with session_factory(engine)() as session:
         reports = build_all(session, encoder, folder)
         docs, terms = documents(session, "capabilities"), domain_terms(session)
     capabilities = {r.collection: r for r in reports}["capabilities"]
     assert (capabilities.encoded, capabilities.removed, capabilities.analysed) == (1, 0, 1)
     assert {r.collection: r for r in reports}["needs"].analysed == 0  # nothing changed: the old files copied
-    search = CollectionSearch.load(folder, "capabilities", encoder.model_id, "")
+    search = CollectionSearch.load(folder, "capabilities", encoder.model_id, "", engine=engine)
     fresh = fit_lexical([d.text for d in docs], [d.id for d in docs], terms)
     for name in ("char", "bm25"):
         _same(search.lexical[name], fresh[name])

@@ -133,7 +133,7 @@ def test_key_marks_every_enterprise_of_the_file(cli, tmp_path):
     assert "本次 2 家企业中 0 家标为重点企业" in result.output and "--key" in result.output
     result = cli("import", "enterprises", path, "--key")
     assert "本次 2 家企业中 2 家标为重点企业" in result.output
-    assert cli.query("SELECT count(*) FROM enterprises WHERE key_enterprise = 1") == [(2,)]
+    assert cli.query("SELECT count(*) FROM enterprises WHERE key_enterprise = TRUE") == [(2,)]
 
 
 def test_every_import_is_in_the_audit_trail(cli, tmp_path):

@@ -64,7 +64,7 @@ def test_merging_teams_moves_achievements_and_outcomes(cli, tmp_path):
     cli("import", "achievements", write_csv(tmp_path / "a.csv", [["id", "team_id", "title"], ["A1", "T9", "电瓷配方"]]))
     cli("import", "outcomes", write_csv(tmp_path / "o.csv", [["need_id", "team_id", "stage", "date"],
                                                             ["N1", "T9", "已联系", "2026-10-01"]]))
-    engine = open_database(f"sqlite:///{cli.db}")
+    engine = open_database(cli.url)
     with session_factory(engine)() as session:
         pairs = find_duplicates(session)
     assert [(p.kind, p.keep_id, p.drop_id) for p in pairs if p.kind == "teams"] == [("teams", "T1", "T9")]

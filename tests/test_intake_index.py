@@ -24,12 +24,12 @@ def test_an_import_updates_the_index_incrementally_unless_told_not_to(sample_db,
     assert [s["new_or_changed"] for s in json.loads(cli("index", "status", "--json").output)] == [0, 1]
 
     calls = []
-    reports = update_after_import(open_database(f"sqlite:///{cli.db}"), progress=lambda *a: calls.append(a),
-                                  folder=cli.db.parent / "sample.db.index")
+    reports = update_after_import(open_database(cli.url), progress=lambda *a: calls.append(a),
+                                  folder=cli.index)
     assert [(r.collection, r.encoded) for r in reports] == [("capabilities", 0), ("needs", 1)]
     assert calls == [(1, 1, "needs")]
-    assert update_after_import(open_database(f"sqlite:///{cli.db}"),
-                               folder=cli.db.parent / "sample.db.index") == []  # nothing left: no model loaded
+    assert update_after_import(open_database(cli.url),
+                               folder=cli.index) == []  # nothing left: no model loaded
 
 
 def test_without_an_index_the_import_says_how_to_build_one(cli, tmp_path):

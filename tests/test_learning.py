@@ -23,7 +23,7 @@ from matcher.matching.options import MatchOptions, OptionError
 from matcher.matching.service import MatchService
 from matcher.settings import database_url
 from matcher.store.db import open_database, write_session
-from tests.conftest import copy_sample_db
+from tests.conftest import copy_sample_db, keep_first_events
 
 
 @pytest.fixture()
@@ -82,17 +82,10 @@ def test_train_on_the_sample_stores_a_versioned_model_and_the_service_says_which
 
 
 def test_thin_feedback_keeps_the_scorer_and_says_why(cli):
-    keep_only_first_events(cli, 12)
+    keep_first_events(cli, 12)
     report = json.loads(cli("train", "--format", "json").output)
     assert not report["beat_scorer"] and "反馈太少" in report["note"]
     assert report["serving"].startswith("weighted:") and "反馈太少" in report["serving_note"]
-
-
-def keep_only_first_events(cli, n: int) -> None:
-    """Test set-up: a database with only its first ``n`` outcome events (the log is append-only, so the
-    guard is lifted on this copy)."""
-    cli.query("DROP TRIGGER outcome_events_no_delete")
-    cli.query(f"DELETE FROM outcome_events WHERE id NOT IN (SELECT id FROM outcome_events ORDER BY id LIMIT {n})")
 
 
 def _plant_a_preference(engine, service: MatchService, needs: list[str]) -> None:
@@ -115,7 +108,7 @@ def _plant_a_preference(engine, service: MatchService, needs: list[str]) -> None
 
 
 def test_the_loop_show_record_train_gives_a_better_list_over_cli_and_http(cli):
-    keep_only_first_events(cli, 0)
+    keep_first_events(cli, 0)
     engine = open_database(database_url(str(cli.db)))
     service = MatchService(engine)
     needs = sorted(service.catalog.needs)[::2][:54]
@@ -146,7 +139,7 @@ def test_the_loop_show_record_train_gives_a_better_list_over_cli_and_http(cli):
 
 
 def test_an_exploration_slot_shows_a_newcomer_and_marks_it(cli):
-    keep_only_first_events(cli, 0)
+    keep_first_events(cli, 0)
     engine = open_database(database_url(str(cli.db)))
     service = MatchService(engine, store_runs=False)
     # a need with more clearly relevant teams than its list of 5 has places

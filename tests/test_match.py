@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import Cli, copy_sample_db
+from tests.conftest import Cli, copy_sample_db, new_db
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_bad_requests_fail_with_what_to_fix_and_store_nothing(cli, tmp_path):
 
 
 def test_matching_before_an_index_exists_says_how_to_build_it(tmp_path):
-    cli = Cli(tmp_path / "empty.db")
+    cli = new_db(tmp_path, "empty.db")
     result = cli("match", "text", "陶瓷", ok=False)
     assert result.exit_code == 1 and "请运行：cxy index build" in result.output
 

@@ -9,7 +9,7 @@ from matcher.lookup.forms import forms
 from matcher.lookup.names import Hit, NameIndex
 from matcher.lookup.records import name_pairs
 from matcher.store.db import open_database
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, new_db
 
 XINRUI = "萍乡市湘东区鑫瑞化工填料有限公司"  # in the sample twice: E101 and E301 (the same firm entered twice)
 HUIDING = "萍乡市汇鼎环保陶瓷有限公司"
@@ -18,14 +18,14 @@ HUIDING = "萍乡市汇鼎环保陶瓷有限公司"
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Cli:
     """The sample imported (no index: nothing here needs the model)."""
-    cli = Cli(tmp_path_factory.mktemp("names") / "names.db")
+    cli = new_db(tmp_path_factory.mktemp("names"), "names.db")
     cli("import", "all", SAMPLE)
     return cli
 
 
 @pytest.fixture(scope="module")
 def firms(sample) -> NameIndex:
-    engine = open_database(f"sqlite:///{sample.db}")
+    engine = open_database(sample.url)
     pairs = name_pairs(engine, "enterprise")
     engine.dispose()
     assert len(pairs) == 90
@@ -111,7 +111,7 @@ def test_an_ambiguous_name_raises_with_the_candidates(firms):
 
 
 def test_need_team_and_challenge_titles_resolve_by_fragment(sample):
-    engine = open_database(f"sqlite:///{sample.db}")
+    engine = open_database(sample.url)
     try:
         needs, teams, challenges = (NameIndex(name_pairs(engine, k)) for k in ("need", "team", "challenge"))
     finally:

@@ -204,14 +204,15 @@ def test_another_models_vectors_are_refused_in_chinese(built):
                          {"m": MODEL})
 
 
-def test_pgvector_on_sqlite_or_an_unknown_backend_is_refused(cli, monkeypatch):
+def test_pgvector_on_sqlite_or_an_unknown_backend_is_refused(tmp_path, monkeypatch):
+    cli = Cli(tmp_path / "test.db")  # a SQLite file on either pass
     monkeypatch.setenv("CXY_VECTOR_BACKEND", "pgvector")
     result = cli("index", "build", ok=False)
     assert result.exit_code == 1 and "pgvector 只能用于 PostgreSQL 数据库，当前数据库是 sqlite" in result.output
     monkeypatch.setenv("CXY_VECTOR_BACKEND", "milvus")
     result = cli("index", "build", ok=False)
     assert result.exit_code == 1 and "CXY_VECTOR_BACKEND='milvus' 无效" in result.output
-    assert not (cli.db.parent / "test.db.index").exists()
+    assert not (cli.index).exists()
 
 
 def test_incremental_builds_upsert_and_delete_rows(built, pg_server, encoder, tmp_path):

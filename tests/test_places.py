@@ -1,7 +1,6 @@
 """Place names: cities are stored in one form (萍乡, not 萍乡市) so "same city" can be seen, and ranking
 compares cities the same way even in databases imported before that."""
 
-import sqlite3
 
 import pytest
 
@@ -50,8 +49,8 @@ def test_imported_cities_are_stored_without_the_city_suffix(cli, tmp_path):
         ("E1", "江西", "萍乡"), ("E2", "江西", "萍乡")]  # E2's city filled in from its county, 湘东区
 
 
-def region_values(db) -> dict[tuple[str, str], float]:
-    with session_factory(open_database(f"sqlite:///{db}"))() as session:
+def region_values(cli) -> dict[tuple[str, str], float]:
+    with session_factory(open_database(cli.url))() as session:
         catalog = Catalog.load(session)
     return {(t, e): region_value(catalog, t, e) for t in ("T1", "T2") for e in ("E1", "E2")}
 
@@ -59,17 +58,17 @@ def region_values(db) -> dict[tuple[str, str], float]:
 def test_same_city_counts_after_import(cli, tmp_path):
     import_pair(cli, tmp_path, "萍乡", "萍乡市")
 
-    assert region_values(cli.db) == {("T1", "E1"): 1.0, ("T2", "E1"): 0.5, ("T1", "E2"): 1.0, ("T2", "E2"): 0.5}
+    assert region_values(cli) == {("T1", "E1"): 1.0, ("T2", "E1"): 0.5, ("T1", "E2"): 1.0, ("T2", "E2"): 0.5}
 
 
 def test_same_city_counts_in_a_database_imported_before_cities_were_normalised(cli, tmp_path):
     import_pair(cli, tmp_path, "萍乡", "萍乡市")
-    with sqlite3.connect(cli.db) as conn:  # what an older import stored: the cells as written
-        conn.execute("UPDATE enterprises SET city='萍乡市' WHERE id='E1'")
-        conn.execute("UPDATE institutions SET city='南昌市' WHERE id='I2'")
+    # what an older import stored: the cells as written
+    cli.query("UPDATE enterprises SET city='萍乡市' WHERE id='E1'")
+    cli.query("UPDATE institutions SET city='南昌市' WHERE id='I2'")
 
     assert cli.query("SELECT city FROM enterprises WHERE id='E1'") == [("萍乡市",)]
-    assert region_values(cli.db) == {("T1", "E1"): 1.0, ("T2", "E1"): 0.5, ("T1", "E2"): 1.0, ("T2", "E2"): 0.5}
+    assert region_values(cli) == {("T1", "E1"): 1.0, ("T2", "E1"): 0.5, ("T1", "E2"): 1.0, ("T2", "E2"): 0.5}
 
 
 def test_place_filters_accept_either_spelling(sample_db):

