@@ -69,6 +69,7 @@ def test_a_bad_file_writes_nothing_on_postgresql(pg_cli, tmp_path):
 def test_lists_and_the_monthly_report_are_stored_on_postgresql(pg_cli, sample_db, tmp_path, monkeypatch):
     # Runs carry the ranker's version: PostgreSQL enforces column lengths where SQLite does not.
     monkeypatch.setenv("CXY_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("CXY_VECTOR_BACKEND", "faiss")  # a stock PostgreSQL (Debian's has no pgvector), either pass
     pg_cli("import", "all", SAMPLE)
     pg_cli("index", "build")
     pg_cli("match", "need", "N101", "--top", "5")
