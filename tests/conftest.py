@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import uuid
+import weakref
 from pathlib import Path
 
 import pytest
@@ -249,20 +250,19 @@ def postgres_backend(request, tmp_path_factory):
         return
     __import__("pgserver")  # the pass is asked for: a missing server fails it rather than skipping every test
     server = request.getfixturevalue("pg_server")
-    saved = {name: os.environ.get(name) for name in ("CXY_VECTOR_BACKEND", "CXY_INDEX_DIR", "CXY_TEST_PG_SERVER")}
-    os.environ["CXY_VECTOR_BACKEND"] = "pgvector"
-    os.environ["CXY_INDEX_DIR"] = str(_run_root(tmp_path_factory) / "pg-index" / "{database}")
-    os.environ["CXY_TEST_PG_SERVER"] = server.render_as_string(hide_password=False)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CXY_VECTOR_BACKEND", "pgvector")
+    mp.setenv("CXY_INDEX_DIR", str(_run_root(tmp_path_factory) / "pg-index" / "{database}"))
+    mp.setenv("CXY_TEST_PG_SERVER", server.render_as_string(hide_password=False))
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     event.listen(Engine, "engine_connect", _remember_engine)
     yield server
-    for name, value in saved.items():
-        os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+    mp.undo()
 
 
-_ENGINES = __import__("weakref").WeakSet()  # every engine that connected, to close its idle connections
+_ENGINES = weakref.WeakSet()  # every engine that connected, to close its idle connections
 
 
 def _remember_engine(connection) -> None:
