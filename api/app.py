@@ -58,6 +58,7 @@ def create_app(db: str | None = None, service: MatchService | None = None, warm:
             with suppress(IndexNotBuilt):  # then each match request answers 503 with the fix
                 app.state.service.warm()
         yield
+        app.state.service.stop_warming()
 
     # Swagger UI and ReDoc from the assets installed with fastapi-offline: /docs works with no network.
     app = FastAPIOffline(title="cxy-matcher", version="0.1.0", lifespan=lifespan,

@@ -330,7 +330,8 @@ def test_a_recorded_follow_up_shows_on_the_next_list_at_once(app, cli):
     fresh = next(a for a in articles if "本需求已有记录" not in a)
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', re.search(r'<form class="followup".*?</form>',
                                                                           fresh, re.S).group(0)))
-    client.post("/console/followup/record", data={**fields, "stage": "negotiating"})
+    posted = client.post("/console/followup/record", data={**fields, "stage": "negotiating"})
+    assert "已登记" in posted.text
     again = client.get("/console/enterprises/E102").text
     # The team may be proposed for both of E102's needs: find it under the need the follow-up was for.
     team_block = next(a for a in re.findall(r'<article class="result".*?</article>', again, re.S)

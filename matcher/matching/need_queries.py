@@ -15,6 +15,7 @@ own terms, restricted to the team's rows), giving the same z-scores the full que
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -106,11 +107,13 @@ def need_query(service: "MatchService", need_id: str) -> NeedQuery:
 WARM_NEEDS = 2_000  # open needs searched at start-up (~10 ms each); beyond them, on first use
 
 
-def warm(service: "MatchService") -> None:
+def warm(service: "MatchService", stop: Callable[[], bool] = lambda: False) -> None:
     """Search the first open needs' queries now, so the first firm lists a service serves are not the
-    ones that pay for them (a cold list of 150 candidates cost ~2 s on 2 cores)."""
+    ones that pay for them (a cold list of 150 candidates cost ~2 s on 2 cores); ``stop`` ends it early."""
     open_ids = [n.id for n in service.catalog.needs.values() if n.status == "open"][:WARM_NEEDS]
     indexed = {d[5:] for d in service.needs_search.doc_ids if d.startswith("need:")}
     for need_id in open_ids:
+        if stop():
+            return
         if need_id in indexed:
             need_query(service, need_id)

@@ -12,8 +12,10 @@ other: teams for needs (teams_for_needs), needs for teams (needs_for_teams), wha
 and the stored runs (runs).
 """
 
+import atexit
 import datetime as dt
 import threading
+import weakref
 from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -54,6 +56,15 @@ GENERIC_TERMS = frozenset((  # words every need says; never shown as shared term
 # fmt: on
 
 
+_WARMING: "weakref.WeakSet[MatchService]" = weakref.WeakSet()  # services whose warmer may still run
+
+
+@atexit.register
+def _stop_warmers() -> None:
+    for service in list(_WARMING):
+        service.stop_warming()
+
+
 class MatchService:
     """Parameters: engine (the store); encoder (default: the configured model); ranker (default: the
     weighted scorer with the configured weights); index_folder (default: beside the database);
@@ -74,14 +85,26 @@ class MatchService:
         self.index_folder = index_folder or index_dir(engine.url.render_as_string(hide_password=False))
         self.store_runs = store_runs
         self._lock = threading.Lock()
+        self._catalog_lock = threading.Lock()
+        self._warmer: threading.Thread | None = None
+        self._stop_warming = threading.Event()
         self._team_texts: dict[str, str] = {}
         self._field_vectors: dict[str, np.ndarray] = {}
 
     # ---- loaded once ------------------------------------------------------------------------
-    @cached_property
+    @property
     def catalog(self) -> Catalog:
-        with session_factory(self.engine)() as session:
-            return Catalog.load(session)
+        """Loaded once. Loading, reloading and re-reading the history hold one lock: an outcome recorded
+        while another thread (the cache warmer, a request) loads the catalog from an older snapshot would
+        otherwise be missing from it until the next change check."""
+        catalog = self.__dict__.get("catalog")
+        if catalog is None:
+            with self._catalog_lock:
+                catalog = self.__dict__.get("catalog")
+                if catalog is None:
+                    with session_factory(self.engine)() as session:
+                        catalog = self.__dict__["catalog"] = Catalog.load(session)
+        return catalog
 
     @cached_property
     def capabilities(self) -> CollectionSearch:
@@ -104,22 +127,37 @@ class MatchService:
         # The per-team and per-need caches fill behind the first requests instead of delaying start-up
         # (at 20k teams and 2,000 open needs they cost tens of seconds); a request that comes first
         # simply computes its own entries, as it would without any warming.
-        self.warming = True  # shown by /health: requests are slower until it ends (at 100k: ~25 s)
-        threading.Thread(target=self._warm_caches, name="cxy-warm-caches", daemon=True).start()
+        if self._warmer is None or not self._warmer.is_alive():  # one warmer, however often warm() is called
+            self.warming = True  # shown by /health: requests are slower until it ends (at 100k: ~25 s)
+            self._stop_warming.clear()
+            self._warmer = threading.Thread(target=self._warm_caches, name="cxy-warm-caches", daemon=True)
+            self._warmer.start()
+            _WARMING.add(self)
         return self
 
     warming = False
 
     def _warm_caches(self) -> None:
+        stop = self._stop_warming.is_set
         try:
             # Normalised team texts (key-term overlap) cost ~0.4 ms each, ~70 ms per request when cold.
             for team_id in list(self.catalog.teams):
+                if stop():
+                    return
                 self.team_text(team_id)
-            need_queries.warm(self)  # the needs' own queries, which firm lists score by
+            need_queries.warm(self, stop)  # the needs' own queries, which firm lists score by
         except Exception:  # noqa: BLE001 - only a warm-up: a reload or a changed record midway ends it
             return
         finally:
             self.warming = False
+
+    def stop_warming(self, wait: float = 10.0) -> None:
+        """End the cache warmer between two entries (at shutdown: a daemon thread still inside the model's
+        thread pool when the interpreter exits aborts the process, "terminate called without an active
+        exception")."""
+        self._stop_warming.set()
+        if self._warmer is not None:
+            self._warmer.join(wait)
 
     def _choose_ranker(self) -> tuple[Ranker, str]:
         from matcher.learning.registry import choose_ranker
@@ -175,17 +213,19 @@ class MatchService:
         the pair's new stage at once without reloading the whole catalog."""
         from matcher.matching.catalog import _summarise
 
-        if "catalog" not in self.__dict__:
-            return
-        catalog = self.catalog
-        with session_factory(self.engine)() as session:
-            catalog.history = _summarise(session, catalog.needs, catalog.enterprises, catalog.today)
+        with self._catalog_lock:  # waits for a load in progress, whose snapshot may predate the event
+            catalog = self.__dict__.get("catalog")
+            if catalog is None:
+                return  # the next load reads the events as they are then
+            with session_factory(self.engine)() as session:
+                catalog.history = _summarise(session, catalog.needs, catalog.enterprises, catalog.today)
 
     def reload(self) -> None:
         """Forget the catalog and indexes (after an import or an index build) and choose the ranker again
         (after `cxy train`)."""
-        for name in ("catalog", "capabilities", "needs_search", "_indexed_digests"):
-            self.__dict__.pop(name, None)
+        with self._catalog_lock:  # a load in progress read the data before the change: dropped after it
+            for name in ("catalog", "capabilities", "needs_search", "_indexed_digests"):
+                self.__dict__.pop(name, None)
         self._team_texts.clear()
         if self._chosen:
             self.ranker, self.ranker_note = self._choose_ranker()
