@@ -16,6 +16,25 @@ from matcher.store.db import open_database, write_session
 from tests.conftest import copy_sample_db
 
 
+def hold_first_load(monkeypatch):
+    """Catalog.load made to stop after reading, until ``release`` is set (the first call only); gives
+    (loaded, release, what each load read: its enterprise count)."""
+    loaded, release = threading.Event(), threading.Event()
+    original = catalog_module.Catalog.load.__func__
+    calls = []
+
+    def slow_load(cls, session):
+        catalog = original(cls, session)  # the data as it was before the test's write
+        calls.append(len(catalog.enterprises))
+        if len(calls) == 1:
+            loaded.set()
+            assert release.wait(30)
+        return catalog
+
+    monkeypatch.setattr(catalog_module.Catalog, "load", classmethod(slow_load))
+    return loaded, release, calls
+
+
 def test_an_event_recorded_during_a_catalog_load_is_in_the_loaded_catalog(sample_db, tmp_path, monkeypatch):
     cli = copy_sample_db(sample_db, tmp_path)
     engine = open_database(cli.url)
@@ -23,16 +42,7 @@ def test_an_event_recorded_during_a_catalog_load_is_in_the_loaded_catalog(sample
     need_id, team_id = cli.query("SELECT n.id, t.id FROM needs n, teams t WHERE n.status = 'open' "
                                  "ORDER BY n.id, t.id LIMIT 1")[0]
 
-    loaded, release = threading.Event(), threading.Event()
-    original = catalog_module.Catalog.load.__func__
-
-    def slow_load(cls, session):
-        catalog = original(cls, session)  # the events as they were before the follow-up below
-        loaded.set()
-        assert release.wait(30)
-        return catalog
-
-    monkeypatch.setattr(catalog_module.Catalog, "load", classmethod(slow_load))
+    loaded, release, _ = hold_first_load(monkeypatch)
     loader = threading.Thread(target=lambda: service.catalog)
     loader.start()
     assert loaded.wait(30)
@@ -52,19 +62,7 @@ def test_a_reload_during_a_catalog_load_drops_what_that_load_read(sample_db, tmp
     cli = copy_sample_db(sample_db, tmp_path)
     engine = open_database(cli.url)
     service = MatchService(engine)
-    loaded, release = threading.Event(), threading.Event()
-    original = catalog_module.Catalog.load.__func__
-    calls = []
-
-    def slow_load(cls, session):
-        catalog = original(cls, session)
-        calls.append(len(catalog.enterprises))
-        if len(calls) == 1:
-            loaded.set()
-            assert release.wait(30)
-        return catalog
-
-    monkeypatch.setattr(catalog_module.Catalog, "load", classmethod(slow_load))
+    loaded, release, calls = hold_first_load(monkeypatch)
     loader = threading.Thread(target=lambda: service.catalog)
     loader.start()
     assert loaded.wait(30)
