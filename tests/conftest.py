@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from matcher.cli import app
+from tests.sample_vectors import keep_sample_vectors, seed_vector_cache, sqlite_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -297,8 +298,10 @@ def sample_db(tmp_path_factory, shared_vector_cache, postgres_backend) -> "Path 
                 cli = Cli(create_pg_database(_server(), SAMPLE_MASTER))
             else:
                 cli = Cli(built / "sample.db")
+            seed_vector_cache(shared_vector_cache)
             cli("import", "all", SAMPLE)
             cli("index", "build")
+            keep_sample_vectors(shared_vector_cache)
             if ON_POSTGRES:
                 from matcher.store.db import open_database
 
@@ -328,8 +331,7 @@ def copy_db(source: Cli, target: Path, name: str = "sample.db") -> Cli:
     ``source`` as its template (which takes no other connections while it is copied)."""
     if source.on_sqlite:
         target.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(source.db) as original, sqlite3.connect(target / name) as copy:
-            original.backup(copy)
+        sqlite_copy(Path(source.db), target / name)
         copied = Cli(target / name)
     else:
         from sqlalchemy.engine import make_url

@@ -1,0 +1,43 @@
+"""The sample's vectors kept between test runs on one machine, and a consistent copy of a SQLite file.
+
+The run's vector cache (tests/conftest.py ``shared_vector_cache``) starts from the vectors a previous run
+encoded for the sample with the same model (the cache is keyed by model id and text): the sample build is
+then the real build with its encoding found in the cache, as every sample index after the first in a run
+already was. On a clean machine the first run encodes as before; CI's PostgreSQL pass reuses the default
+pass's vectors.
+"""
+
+import os
+import sqlite3
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+
+def kept_sample_vectors() -> Path:
+    from embeddings.encoder import cache_dir
+
+    return cache_dir() / "test-sample-vectors"
+
+
+def seed_vector_cache(run_cache: Path) -> None:
+    """Copy the kept vectors into the run's cache (before the sample build)."""
+    for kept in sorted(kept_sample_vectors().glob("*.sqlite")):
+        if not (run_cache / kept.name).exists():
+            sqlite_copy(kept, run_cache / kept.name)
+
+
+def keep_sample_vectors(run_cache: Path) -> None:
+    """Keep the run's cache after the sample build (replaced whole: a run reading the old copy goes on)."""
+    kept = kept_sample_vectors()
+    kept.mkdir(parents=True, exist_ok=True)
+    for cache in run_cache.glob("*.sqlite"):
+        partial = kept / f".{cache.name}.{uuid.uuid4().hex}"
+        sqlite_copy(cache, partial)
+        os.replace(partial, kept / cache.name)
+
+
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a WAL-mode SQLite file (the backup API: a file copy misses the WAL)."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
