@@ -89,17 +89,26 @@ class TrainGuard:
     @contextmanager
     def turn(self, signature: object):
         """Hold the training turn for data with ``signature``; raises Busy when it may not train now."""
-        if not self._lock.acquire(blocking=False):
-            raise Busy("已有一次训练正在进行，完成后再试（约需一两分钟）", 60)
+        self.claim(signature)
         try:
-            if self._last is not None and self._last[0] == signature:
-                wait = self.interval - (time.monotonic() - self._last[1])
-                if wait > 0:
-                    raise Busy(f"数据自上次训练（模型 {self._last[2] or '未保存'}）以来没有变化，再训练只会得到同一个"
-                               f"模型；请在 {math.ceil(wait)} 秒后重试，或先记录新的跟进结果", math.ceil(wait))
             yield self
         finally:
-            self._lock.release()
+            self.release()
+
+    def claim(self, signature: object) -> None:
+        """Take the training turn (the console's background job takes it here and gives it back with
+        ``release`` in its own thread); raises Busy, holding nothing, when it may not train now."""
+        if not self._lock.acquire(blocking=False):
+            raise Busy("已有一次训练正在进行，完成后再试（约需一两分钟）", 60)
+        if self._last is not None and self._last[0] == signature:
+            wait = self.interval - (time.monotonic() - self._last[1])
+            if wait > 0:
+                self._lock.release()
+                raise Busy(f"数据自上次训练（模型 {self._last[2] or '未保存'}）以来没有变化，再训练只会得到同一个"
+                           f"模型；请在 {math.ceil(wait)} 秒后重试，或先记录新的跟进结果", math.ceil(wait))
+
+    def release(self) -> None:
+        self._lock.release()
 
     def trained(self, signature: object, version: str | None) -> None:
         self._last = (signature, time.monotonic(), version)

@@ -26,7 +26,7 @@ from api.limits import TrainGuard
 from matcher.matching.service import MatchService
 from matcher.settings import database_url
 from matcher.store.db import open_database, write_session
-from tests.conftest import copy_sample_db, keep_first_events
+from tests.conftest import console_login, copy_sample_db, csrf_of, keep_first_events
 from tests.test_authorisation import RESEARCHER
 
 # Examples per operation, each sent with every role that may use it: valid inputs with ids that exist in
@@ -120,6 +120,8 @@ def fuzzed(sample_db, tmp_path_factory, encoder):
             for role in ("bureau", "researcher", "admin")
         }
     app = create_app(str(cli.db), service=MatchService(engine, encoder=encoder).warm())
+    with TestClient(app):
+        pass  # the lifespan fills app.state (service, engine): the tests below also run alone
     yield app, keys, cli
 
 
@@ -177,6 +179,41 @@ def test_training_is_idempotent_for_unchanged_data_and_limited_in_how_often_it_r
         with guard._lock:  # one training at a time
             busy = client.post("/admin/train", headers=headers)
         assert busy.status_code == 429 and "正在进行" in busy.json()["detail"] and busy.headers["Retry-After"]
+
+
+def test_the_consoles_training_takes_the_same_turn_as_the_api(fuzzed):
+    from matcher.accounts.audit import Actor
+    from matcher.accounts.users import create_user
+
+    app, keys, cli = fuzzed
+    guard = TrainGuard(interval=600)
+    with write_session(app.state.service.engine) as session:
+        create_user(session, "trainer", "admin", "trainer-pass-1", Actor("测试", "cli"))
+    console = create_app(str(cli.db), service=app.state.service, train_guard=guard)
+    with TestClient(console) as client:
+        assert console_login(client, "trainer", "trainer-pass-1").status_code == 303
+
+        def start_training() -> str:
+            page = client.get("/console/models").text
+            done = client.post("/console/models/train", data={"csrf_token": csrf_of(page)})
+            return re.sub(r"\s+", "", done.text)
+
+        signature = app.state.service.training_signature()
+        guard.claim(signature)  # an API training in progress
+        try:
+            assert "已有一次训练正在进行" in start_training()
+        finally:
+            guard.release()
+        assert "已开始训练" in start_training()
+        deadline = time.monotonic() + 300
+        while any(j.state == "running" for j in console.state.jobs.recent("train")):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        job = console.state.jobs.recent("train")[0]
+        assert job.state == "done", job.message
+        assert "没有变化" in start_training()  # unchanged data: the console does not train again
+        again = client.post("/admin/train", headers={"X-API-Key": keys["admin"]})
+        assert again.status_code == 429 and "没有变化" in again.json()["detail"]  # nor the API after it
 
 
 # ---- the schema declares the errors as they are sent -------------------------------------------------------

@@ -81,14 +81,14 @@ def train_ranker(request: Request, service: ServiceDep, principal: IsAdmin,
     from matcher.learning.train import train
     from matcher.matching.service import MatchService
 
-    index, tables, _rankers, events = service.data_signature()  # what training reads (not the models it adds)
+    signature = service.training_signature()
     guard = request.app.state.train_guard
     try:
-        with guard.turn((index, tables, events)):
+        with guard.turn(signature):
             # Features are computed in a service of its own (its catalog moves back in time while it works).
             trainer = MatchService(request.app.state.engine, encoder=service.encoder, store_runs=False)
             report = train(request.app.state.engine, trainer, test_months)
-            guard.trained((index, tables, events), report.version)
+            guard.trained(signature, report.version)
     except Busy as busy:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(busy),
                             {"Retry-After": str(busy.retry_after)}) from None

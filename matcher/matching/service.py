@@ -188,6 +188,11 @@ class MatchService:
             events = conn.execute(select(func.max(models.OutcomeEvent.id))).scalar()
         return index, tables, rankers, events
 
+    def training_signature(self) -> tuple:
+        """What training reads (the data signature without the stored models, which training adds to)."""
+        index, tables, _rankers, events = self.data_signature()
+        return index, tables, events
+
     def refresh_if_stale(self, every: float = 2.0) -> bool:
         """Reload when another process changed the data or the index (checked at most every ``every``
         seconds, so the cost per request is nil); True when it reloaded."""

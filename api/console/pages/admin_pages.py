@@ -7,6 +7,7 @@ from sqlalchemy import select
 from api.console.auth import AdminUser, CheckedForm, actor, short_session
 from api.console.jobs import Busy, Job, jobs
 from api.console.render import redirect, render
+from api.limits import Busy as TrainRefused
 from matcher.accounts.audit import ACTION_LABELS, audit_entries, record_audit
 from matcher.accounts.users import ROLES, AccountError, create_user, set_disabled, set_password
 from matcher.learning.registry import list_models
@@ -35,10 +36,17 @@ def train_model(request: Request, user: AdminUser, form: CheckedForm):
 
     engine, service = request.app.state.engine, request.app.state.service
     who = actor(user)
+    # The same turn as POST /admin/train: one training at a time, unchanged data not retrained within the
+    # interval. Taken here, so a refusal is the page's message; the job gives it back when it ends.
+    guard, signature = request.app.state.train_guard, service.training_signature()
 
     def work(job: Job) -> str:
-        job.stage = "按时间切分训练与检验"
-        report = train(engine, service.detached())
+        try:
+            job.stage = "按时间切分训练与检验"
+            report = train(engine, service.detached())
+            guard.trained(signature, report.version)
+        finally:
+            guard.release()
         service.reload()
         with write_session(engine) as session:
             record_audit(session, who, "train", report.version, {"beat_scorer": report.beat_scorer})
@@ -46,8 +54,13 @@ def train_model(request: Request, user: AdminUser, form: CheckedForm):
         return f"{verdict}：{report.note}"
 
     try:
+        guard.claim(signature)
+    except TrainRefused as exc:
+        return redirect("/console/models", str(exc), "error")
+    try:
         jobs(request).start("train", "训练排序模型", user.name, work)
     except Busy as exc:
+        guard.release()
         return redirect("/console/models", str(exc), "error")
     return redirect("/console/models", "已开始训练，页面会自动刷新", "info")
 
