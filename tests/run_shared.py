@@ -1,4 +1,5 @@
-"""The sample's vectors kept between test runs on one machine, and a consistent copy of a SQLite file.
+"""What a whole test run shares: its folder (every xdist worker's), the sample's vectors kept between runs on
+one machine, and a consistent copy of a SQLite file.
 
 The run's vector cache (tests/conftest.py ``shared_vector_cache``) starts from the vectors a previous run
 encoded for the sample with the same model (the cache is keyed by model id and text): the sample build is
@@ -12,6 +13,13 @@ import sqlite3
 import uuid
 from contextlib import closing
 from pathlib import Path
+
+
+def run_root(tmp_path_factory) -> Path:
+    """The folder this whole run shares: under pytest-xdist every worker has its own base temp folder,
+    and their common parent is where the work done once per run (sample build, vector cache) lives."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def kept_sample_vectors() -> Path:
