@@ -8,8 +8,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from matcher.ingest.values import city_name
 from matcher.matching.candidates import Evidence
 from matcher.matching.catalog import Catalog
@@ -81,6 +79,11 @@ def term_overlap(terms: Sequence[tuple[str, float]], text: str) -> float:
     return sum(w for t, w in terms if t in text) / total if total else 0.0
 
 
+def _clip(value: float) -> float:
+    """``value`` limited to [-1, 1] (np.clip on one number cost more than the rest of a pair's features)."""
+    return float(min(1.0, max(-1.0, value)))
+
+
 def pair_features(catalog: Catalog, query: QueryContext, team_id: str, evidence: Evidence,
                   team_text: str) -> dict[str, float]:
     """All FEATURES for one pair; ``evidence`` is the team's semantic evidence for the query's text."""
@@ -101,8 +104,8 @@ def pair_features(catalog: Catalog, query: QueryContext, team_id: str, evidence:
         "region": region_value(catalog, team_id, query.enterprise_id),
         "institution_tier": tier_value(catalog.institution_of(team_id).tier),
         "readiness": (max(trls) - 5) / 4 if trls else 0.0,
-        "recency": float(np.clip((max(years) - (catalog.today.year - 5)) / 5, -1, 1)) if years else 0.0,
-        "spare_capacity": float(np.clip((capacity - catalog.team_load(team_id)) / capacity, -1, 1)),
+        "recency": _clip((max(years) - (catalog.today.year - 5)) / 5) if years else 0.0,
+        "spare_capacity": _clip((capacity - catalog.team_load(team_id)) / capacity),
         "history_enterprise": 0.0,
         "history_industry": 0.0,
         "history_pair": 0.0,
