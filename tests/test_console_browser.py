@@ -4,6 +4,7 @@ upload, a month's report generated and downloaded, the researcher's view, an axe
 check, and a screenshot of every main page in test-artifacts/."""
 
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from playwright.sync_api import expect
 
 from tests.conftest import CONSOLE_USERS, ROOT, write_csv
 
@@ -19,6 +21,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 ARTIFACTS = ROOT / "test-artifacts"
+# Assertions retry until the page shows what they expect: a click returns once its navigation has
+# committed, before the new page is parsed (a list ranked on PostgreSQL can take seconds).
+expect.set_options(timeout=60_000)
 
 if not CHROMIUM.exists():
     # make test installs it (apt-get install chromium); a run without it is a broken set-up, not a pass.
@@ -82,13 +87,14 @@ def shoot(page, name: str) -> None:
 def test_each_role_signs_in_to_its_own_start_page(server, browser):
     base, _ = server
     clerk = sign_in(browser, base, "clerk")
-    assert clerk.get_by_role("heading", name="工作台").is_visible()
+    expect(clerk.get_by_role("heading", name="工作台")).to_be_visible()
     assert not menu(clerk, "导入").count()
     admin = sign_in(browser, base, "boss")
-    assert menu(admin, "导入").is_visible() and menu(admin, "账号").is_visible()
+    expect(menu(admin, "导入")).to_be_visible()
+    expect(menu(admin, "账号")).to_be_visible()
     researcher = sign_in(browser, base, "prof")
-    assert researcher.url.endswith("/console/teams/T301")
-    assert researcher.get_by_role("heading", name="哪些企业需要我们").is_visible()
+    expect(researcher).to_have_url(re.compile(r"/console/teams/T301$"))
+    expect(researcher.get_by_role("heading", name="哪些企业需要我们")).to_be_visible()
 
 
 def _signed_count(page, base: str) -> int:
@@ -106,8 +112,8 @@ def test_the_clerks_loop_from_search_to_a_signed_contract(server, browser):
     page.get_by_role("button", name="查找").click()
     # The sample holds this company twice (E101, E301: a duplicate intake reports); the first is E101.
     page.get_by_role("link", name="萍乡市湘东区鑫瑞化工填料有限公司").first.click()
-    assert page.url.endswith("/console/enterprises/E101")
-    assert page.get_by_role("heading", name="推荐团队").is_visible()
+    expect(page).to_have_url(re.compile(r"/console/enterprises/E101$"))
+    expect(page.get_by_role("heading", name="推荐团队")).to_be_visible()
     # a team with no history for its need yet (a pair already signed may not go back to 已联系)
     first = page.locator("article.result").filter(has_not_text="本需求已有记录").first
     team_name = first.locator("a.name").inner_text()
@@ -115,14 +121,14 @@ def test_the_clerks_loop_from_search_to_a_signed_contract(server, browser):
     form = first.locator("form.followup")
     form.get_by_label("跟进阶段").select_option("contacted")
     form.get_by_role("button", name="登记").click()
-    assert page.get_by_role("status").filter(has_text="已登记").is_visible()
+    expect(page.get_by_role("status").filter(has_text="已登记")).to_be_visible()
     first = page.locator("article.result").filter(has_text=team_name).first
     form = first.locator("form.followup")
     form.get_by_label("跟进阶段").select_option("contract_signed")
     form.get_by_label("签约金额（万元）").fill("30")
     form.get_by_label("签约日期").fill(dt.date.today().isoformat())
     form.get_by_role("button", name="登记").click()
-    assert page.get_by_role("status").filter(has_text="已签约").is_visible()
+    expect(page.get_by_role("status").filter(has_text="已签约")).to_be_visible()
     assert _signed_count(page, base) == signed_before + 1
     row = page.locator("tbody tr").filter(has_text=team_name).first
     assert "30 万元" in row.inner_text()
@@ -144,7 +150,7 @@ def test_a_bad_upload_shows_rows_and_columns_and_changes_nothing(server, browser
     page.set_input_files("input[type=file]", str(bad))
     page.get_by_role("button", name="导入").click()
     heading = page.get_by_role("heading", name="没有写入任何数据")
-    assert heading.is_visible()
+    expect(heading).to_be_visible()
     table = page.locator("section").filter(has=heading).locator("tbody").inner_text()
     assert "budget_wan" in table or "预算" in table
     assert "3" in table  # the row numbers are shown
@@ -177,7 +183,7 @@ def test_the_researchers_view_hides_enterprise_contacts(server, browser):
                               "contact_phone IS NOT NULL"):
         assert phone not in text
     page.goto(base + "/console/enterprises/E101")
-    assert page.get_by_role("heading", name="无权访问").is_visible()
+    expect(page.get_by_role("heading", name="无权访问")).to_be_visible()
     shoot(page, "科研人员-无权访问")
 
 
@@ -218,7 +224,8 @@ def test_a_match_list_prints_on_a4_without_the_menu_or_forms(server, browser):
     page = sign_in(browser, base, "clerk")
     page.goto(base + "/console/enterprises/E101")
     page.emulate_media(media="print")
-    assert not page.locator("nav.sidenav").is_visible() and not page.locator("form.followup").first.is_visible()
+    expect(page.locator("nav.sidenav")).to_be_hidden()
+    expect(page.locator("form.followup").first).to_be_hidden()
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = page.pdf(path=str(ARTIFACTS / "企业详情-打印.pdf"), format="A4", prefer_css_page_size=True)
     assert pdf[:4] == b"%PDF"
