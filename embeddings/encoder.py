@@ -60,12 +60,11 @@ def resolve_model(spec: str | None) -> tuple[str, str, bool]:
 
 @lru_cache(maxsize=4)
 def _load_model(location: str, backend: str, threads: int, local: bool, max_seq_length: int):
-    """Load a model once per process: encoders with the same settings share it (it is only read)."""
+    """Load a model once per process: encoders with the same settings share it (it is only read). The torch
+    backend runs the model traced into TorchScript (embeddings.traced_model: the same vectors bit for bit,
+    without importing sentence-transformers) where it can, else the eager SentenceTransformer."""
     import torch
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()  # no "Loading weights" bar in command output
     torch.set_num_threads(threads)
     if backend == "onnx-int8":
         if not local:
@@ -73,8 +72,24 @@ def _load_model(location: str, backend: str, threads: int, local: bool, max_seq_
         from embeddings.onnx_int8 import load_int8
 
         model = load_int8(Path(location), threads=threads)
-    else:
-        model = SentenceTransformer(location, device="cpu", local_files_only=local)
+        model.max_seq_length = max_seq_length
+        return model
+    if local and os.environ.get("CXY_TORCHSCRIPT", "1") != "0":
+        from embeddings.traced_model import load_traced
+
+        traced = load_traced(Path(location), max_seq_length)
+        if traced is not None:
+            return traced
+    return load_eager(location, local, max_seq_length)
+
+
+def load_eager(location: str, local: bool, max_seq_length: int):
+    """The model as a sentence-transformers object (what a GPU encoder and the traced model's check use)."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar in command output
+    model = SentenceTransformer(location, device="cpu", local_files_only=local)
     model.max_seq_length = max_seq_length
     return model
 

@@ -7,11 +7,14 @@ folder and concurrent builders do not collide; leftovers of an interrupted build
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def sha256_file(path: Path) -> str:
@@ -142,6 +145,19 @@ def read_listed(folder: Path, files: dict, rel: str) -> bytearray:
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise FileProblem(rel, "内容与清单中的 sha256 校验和不符")
     return data
+
+
+def still_valid(folder: Path, verify: Callable[[Path], object], error: type[Exception]) -> bool:
+    """Whether ``folder`` exists and ``verify(folder)`` does not raise ``error`` (the reason is logged: the
+    caller rebuilds it)."""
+    if not folder.exists():
+        return False
+    try:
+        verify(folder)
+    except error as exc:
+        log.info("rebuilding %s: %s", folder, getattr(exc, "problem", exc))
+        return False
+    return True
 
 
 def build_atomically(

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, sha256_file
+from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, sha256_file, still_valid
 from embeddings.folder_build import read_manifest as folder_manifest
 
 log = logging.getLogger(__name__)
@@ -307,14 +307,7 @@ def _build(model_dir: Path, out_dir: Path) -> dict:
 
 
 def _current(target: Path, model_dir: Path) -> bool:
-    if not target.exists():
-        return False
-    try:
-        verify_int8_folder(target, model_dir)
-    except Int8ModelError as exc:
-        log.info("rebuilding %s: %s", target, exc.problem)
-        return False
-    return True
+    return still_valid(target, lambda folder: verify_int8_folder(folder, model_dir), Int8ModelError)
 
 
 def export_int8(model_dir: Path, force: bool = False) -> Path:

@@ -9,7 +9,7 @@ length bucket), so any split of a checkpoint's texts over the actors gives the s
 
 import numpy as np
 
-from embeddings.encoder import Encoder, encode_bucketed
+from embeddings.encoder import Encoder, encode_bucketed, load_eager
 from embeddings.vector_cache import VectorCache
 from matcher.cluster import Cluster
 
@@ -24,8 +24,9 @@ class EncoderWorker:
         self.encoder = Encoder(**settings, cache=False, threads=threads)
         self.device = "cpu"
         if self.encoder.backend == "torch" and torch.cuda.is_available():  # only when Ray gave this actor a GPU
-            self.device = "cuda"
-            self.encoder.model.to("cuda")
+            self.device = "cuda"  # the eager model: the traced one holds CPU constants
+            _, _, local = self.encoder._resolved
+            self.encoder._model = load_eager(self.encoder.location, local, self.encoder.max_seq_length).to("cuda")
 
     def info(self) -> tuple[int, str]:
         return self.encoder.dimension, self.device

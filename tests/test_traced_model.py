@@ -1,0 +1,64 @@
+"""The torch encoder runs the model traced into TorchScript (embeddings.traced_model): the eager vectors bit
+for bit, without sentence-transformers in the process; a damaged trace is rebuilt, a refused one not used."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+from embeddings.encoder import encode_bucketed, load_eager
+from embeddings.traced_model import MANIFEST_NAME, MODEL_FILE, TracedModel, load_traced, traced_dir
+from tests.conftest import ROOT
+
+TEXTS = ["query: 陶瓷窑炉余热回收与燃烧优化", "query: 臺灣半導體封裝測試良率提升，AOI誤判太多",
+         "query: low-power LoRa sensor network (NB-IoT) for orchard irrigation", "query: 镝铽晶界扩散",
+         "passage: " + "稀土永磁材料晶界扩散，提高矫顽力并降低重稀土用量。" * 30, "query: x"]
+
+
+def test_the_traced_encoder_gives_the_eager_vectors_bit_for_bit(encoder):
+    assert isinstance(encoder.model, TracedModel)
+    eager = load_eager(encoder.location, True, encoder.max_seq_length)
+    for batch in (32, 1):
+        assert np.array_equal(encode_bucketed(encoder.model, TEXTS, batch), encode_bucketed(eager, TEXTS, batch))
+    limit = encoder.max_seq_length
+    assert (encoder.model.tokenizer(TEXTS, truncation=True, max_length=limit)["input_ids"]
+            == eager.tokenizer(TEXTS, truncation=True, max_length=limit)["input_ids"])
+
+
+def test_a_process_that_encodes_does_not_import_sentence_transformers(encoder, tmp_path):
+    script = ("import sys, json\nfrom embeddings.encoder import Encoder\n"
+              "v = Encoder(cache=False).encode(['陶瓷窑炉余热回收'])\n"
+              "print(json.dumps({'st': 'sentence_transformers' in sys.modules, 'v': v[0].tolist()}))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, "CXY_VECTOR_CACHE": str(tmp_path)})
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["st"] is False
+    assert np.array_equal(np.array(got["v"], dtype=np.float32), encoder.encode(["陶瓷窑炉余热回收"])[0])
+
+
+def test_a_damaged_trace_is_rebuilt_and_a_refused_one_is_not_used(encoder, tmp_path):
+    source = encoder.location
+    model_dir = tmp_path / "model"
+    shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("model.safetensors"))
+    (model_dir / "model.safetensors").symlink_to(os.path.join(source, "model.safetensors"))
+    first = load_traced(model_dir, 256)
+    folder = traced_dir(model_dir)
+    manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert first is not None and manifest["usable"] and manifest["check"]["bit_equal_to_eager"]
+    assert manifest["mapped"]["tensor"] == "embeddings.word_embeddings.weight"  # read from the weights, not the trace
+    expected = encode_bucketed(first, TEXTS, 32)
+
+    with (folder / MODEL_FILE).open("r+b") as damaged:  # cut short, as by a full disk
+        damaged.truncate(1000)
+    again = load_traced(model_dir, 256)
+    assert again is not None and np.array_equal(encode_bucketed(again, TEXTS, 32), expected)
+
+    manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["usable"] = False  # what a build whose check found a difference writes
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    stamp = (folder / MODEL_FILE).stat().st_mtime_ns
+    assert load_traced(model_dir, 256) is None  # the caller loads the eager model
+    assert (folder / MODEL_FILE).stat().st_mtime_ns == stamp  # and nothing is traced again
