@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from matcher.matching.options import MatchOptions
@@ -71,27 +72,16 @@ def save(engine: Engine, match_list: MatchList) -> str:
     """Store a list as a recommendation run with its items; returns (and sets) its run id."""
     match_list.run_id = match_list.run_id or str(uuid.uuid4())
     query = match_list.query
+    # Core inserts (one executemany for the items), not ORM objects: a list is stored on every request, and
+    # the ORM's unit of work made storing one ~20% slower (3.2 -> 2.7 ms for a 10-team list at 100k).
     with write_session(engine) as session:
-        session.add(
-            models.RecommendationRun(
-                id=match_list.run_id,
-                kind=match_list.kind,
-                query=query,
-                model_version=match_list.model_version,
-                ranker_version=match_list.ranker_version,
-                params=match_list.params,
-            )
-        )
-        session.flush()
-        session.add_all(
-            models.RecommendationItem(
-                run_id=match_list.run_id,
-                rank=r["rank"],
-                team_id=r.get("team_id"),
-                need_id=r.get("need_id") or r["explanation"].get("need_id") or query.get("need_id"),
-                score=r["score"],
-                explanation=r["explanation"],
-            )
-            for r in match_list.results
-        )
+        session.execute(insert(models.RecommendationRun), [{
+            "id": match_list.run_id, "kind": match_list.kind, "query": query,
+            "model_version": match_list.model_version, "ranker_version": match_list.ranker_version,
+            "params": match_list.params}])
+        items = [{"run_id": match_list.run_id, "rank": r["rank"], "team_id": r.get("team_id"),
+                  "need_id": r.get("need_id") or r["explanation"].get("need_id") or query.get("need_id"),
+                  "score": r["score"], "explanation": r["explanation"]} for r in match_list.results]
+        if items:
+            session.execute(insert(models.RecommendationItem), items)
     return match_list.run_id
