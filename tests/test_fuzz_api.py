@@ -211,6 +211,9 @@ def test_the_consoles_training_takes_the_same_turn_as_the_api(fuzzed):
             time.sleep(0.5)
         job = console.state.jobs.recent("train")[0]
         assert job.state == "done", job.message
+        stored = client.get("/console/models").text.split('id="stored-h"')[1]
+        assert re.search(r'<td class="c">\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>', stored)  # a time as people write it
+        assert not re.search(r"\d{2}T\d{2}:", stored)
         assert "没有变化" in start_training()  # unchanged data: the console does not train again
         again = client.post("/admin/train", headers={"X-API-Key": keys["admin"]})
         assert again.status_code == 429 and "没有变化" in again.json()["detail"]  # nor the API after it

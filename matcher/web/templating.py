@@ -41,6 +41,11 @@ def day(value) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str) and len(value) > 10 and value[10] == "T":  # an ISO time as stored in JSON rows
+        try:
+            return day(dt.datetime.fromisoformat(value))
+        except ValueError:
+            pass
     return str(value)
 
 
