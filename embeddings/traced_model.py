@@ -105,19 +105,18 @@ def _exact_width_texts(tokenizer, texts, widths=(32, 64, 96, 128)) -> list[str]:
     return out
 
 
-def _build(model_dir: Path, out: Path) -> dict:
+def _trace_and_check(model_dir: Path, out: Path) -> tuple[dict, dict]:
+    """Trace the eager model into ``out`` and compare the two: (what loading needs, the check's findings)."""
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
 
     from embeddings.encoder import encode_bucketed
 
-    started = time.perf_counter()
     eager = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True).eval()
     eager.max_seq_length = min(int(eager.max_seq_length), 256)
-    names = list(eager.tokenizer.model_input_names)
-    if "token_type_ids" in names:
-        raise TracedModelError(out, "the tokenizer gives token_type_ids; only (input_ids, attention_mask) is traced")
+    if "token_type_ids" in eager.tokenizer.model_input_names:
+        raise ValueError("the tokenizer gives token_type_ids; only (input_ids, attention_mask) is traced")
 
     class Whole(torch.nn.Module):
         def __init__(self, inner):
@@ -131,7 +130,6 @@ def _build(model_dir: Path, out: Path) -> dict:
     ids[:, :40] = 5
     mask = torch.zeros_like(ids)
     mask[:, :40] = 1
-    out.mkdir(parents=True)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(Whole(eager).eval(), (ids, mask), check_trace=False)
@@ -149,23 +147,37 @@ def _build(model_dir: Path, out: Path) -> dict:
     batches = [encode_bucketed(model, texts, 32) for model in (eager, mine)]
     alone = [encode_bucketed(model, texts, 1) for model in (eager, mine)]
     bit_equal = bool(np.array_equal(*batches) and np.array_equal(*alone))
+    return meta, {"texts": len(texts), "same_token_ids": same_ids, "bit_equal_to_eager": bit_equal}
+
+
+def _build(model_dir: Path, out: Path) -> dict:
+    """The traced folder, or one whose manifest says why the model cannot be traced exactly (kept, so that
+    later processes use the eager model at once instead of trying again)."""
+    started = time.perf_counter()
+    out.mkdir(parents=True)
+    try:
+        meta, check = _trace_and_check(model_dir, out)
+    except Exception as exc:  # noqa: BLE001 - an architecture the trace does not cover: the eager path serves
+        meta, check = {}, {"reason": f"{type(exc).__name__}: {exc}"}
+    usable = bool(check.get("same_token_ids") and check.get("bit_equal_to_eager"))
+    if not usable:
+        for leftover in out.iterdir():
+            leftover.unlink()
+        log.warning("the model is not traced (%s); the eager model stays in use", check)
     manifest = {
         "format": MANIFEST_FORMAT,
         "recipe": RECIPE_VERSION,
         "source": {"path": str(model_dir), **source_fingerprint(model_dir)},
         "versions": _versions(),
         **meta,
-        "usable": bool(same_ids and bit_equal),
-        "check": {"texts": len(texts), "same_token_ids": same_ids, "bit_equal_to_eager": bit_equal},
+        "usable": usable,
+        "check": check,
         "created_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "build_seconds": round(time.perf_counter() - started, 1),
         "files": file_entries(out),
     }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     fsync_dir(out)
-    if not manifest["usable"]:
-        log.warning("the traced encoder differs from the eager one (%s); the eager model stays in use",
-                    manifest["check"])
     return manifest
 
 

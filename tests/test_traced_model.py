@@ -39,11 +39,15 @@ def test_a_process_that_encodes_does_not_import_sentence_transformers(encoder, t
     assert np.array_equal(np.array(got["v"], dtype=np.float32), encoder.encode(["陶瓷窑炉余热回收"])[0])
 
 
+def _model_copy(encoder, folder):
+    """The default model's folder again (its weights linked, not copied), so a test may alter it."""
+    shutil.copytree(encoder.location, folder, ignore=shutil.ignore_patterns("model.safetensors"))
+    (folder / "model.safetensors").symlink_to(os.path.join(encoder.location, "model.safetensors"))
+    return folder
+
+
 def test_a_damaged_trace_is_rebuilt_and_a_refused_one_is_not_used(encoder, tmp_path):
-    source = encoder.location
-    model_dir = tmp_path / "model"
-    shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("model.safetensors"))
-    (model_dir / "model.safetensors").symlink_to(os.path.join(source, "model.safetensors"))
+    model_dir = _model_copy(encoder, tmp_path / "model")
     first = load_traced(model_dir, 256)
     folder = traced_dir(model_dir)
     manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
@@ -62,3 +66,18 @@ def test_a_damaged_trace_is_rebuilt_and_a_refused_one_is_not_used(encoder, tmp_p
     stamp = (folder / MODEL_FILE).stat().st_mtime_ns
     assert load_traced(model_dir, 256) is None  # the caller loads the eager model
     assert (folder / MODEL_FILE).stat().st_mtime_ns == stamp  # and nothing is traced again
+
+
+def test_a_model_the_trace_does_not_cover_is_recorded_once_and_served_eagerly(encoder, tmp_path):
+    model_dir = _model_copy(encoder, tmp_path / "model")
+    config_path = model_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]  # as BERT-style Chinese models
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    assert load_traced(model_dir, 256) is None
+    folder = traced_dir(model_dir)
+    manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert not manifest["usable"] and "token_type_ids" in manifest["check"]["reason"]
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST_NAME]
+    stamp = (folder / MANIFEST_NAME).stat().st_mtime_ns
+    assert load_traced(model_dir, 256) is None and (folder / MANIFEST_NAME).stat().st_mtime_ns == stamp
