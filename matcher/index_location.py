@@ -3,10 +3,11 @@ the encoder stack (an import checks this after every file; torch and faiss load 
 index to update).
 
 An index folder holds one sub-folder per collection and ``manifest.json``: the format number, the model
-and the size and sha256 of every file. Nothing in it is a pickle, so a folder written by someone else can
-give wrong answers at worst, never run code. ``verify_index`` compares the folder with its manifest (sizes
-and stray files, cheap; sha256 too with ``deep``); ``IndexReader`` reads each file once and checks it
-before it is parsed. Every problem is an ``IndexDamaged`` naming the file and the command that repairs it.
+and the size and checksum (xxh3-128; sha256 in folders built before) of every file. Nothing in it is a
+pickle, so a folder written by someone else can give wrong answers at worst, never run code.
+``verify_index`` compares the folder with its manifest (sizes and stray files, cheap; checksums too with
+``deep``); ``IndexReader`` reads each file once and checks it before it is parsed.
+Every problem is an ``IndexDamaged`` naming the file and the command that repairs it.
 """
 
 import json

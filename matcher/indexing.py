@@ -196,7 +196,8 @@ class _Clock:
 
 
 def _write_manifest(folder: Path, model_id: str, backend: str = "faiss") -> None:
-    manifest = {"format": INDEX_FORMAT, "model_id": model_id, "files": file_entries(folder, skip=(MANIFEST,))}
+    files = file_entries(folder, skip=(MANIFEST,), algorithm="xxh3_128")  # checked at every load: a fast checksum
+    manifest = {"format": INDEX_FORMAT, "model_id": model_id, "files": files}
     if backend != "faiss":  # the collections then hold no vector files (index_location.DENSE_FILES)
         manifest["dense_backend"] = backend
     with (folder / MANIFEST).open("w", encoding="utf-8") as out:
@@ -242,7 +243,7 @@ def build_all(
 
 
 def check_index(folder: Path, engine=None) -> dict:
-    """What can be told without the database: every file's size and sha256, then each collection loaded as
+    """What can be told without the database: every file's size and checksum, then each collection loaded as
     a search loads it (files that pass their checksums but do not fit together are caught too). Returns the
     manifest; IndexNotBuilt, IndexDamaged or IndexModelMismatch (files of two models) otherwise."""
     manifest = verify_index(folder, deep=True)

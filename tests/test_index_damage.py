@@ -315,3 +315,14 @@ def test_a_build_killed_midway_leaves_the_old_index_or_none_and_a_rerun_equals_a
     rerun, uninterrupted = _arrays(cli), _arrays(reference)
     for collection, (ids, vectors) in uninterrupted.items():
         assert rerun[collection][0] == ids and np.array_equal(rerun[collection][1], vectors)
+
+
+def test_an_index_sealed_with_sha256_by_an_earlier_version_still_serves_and_is_checked(sample_db, pristine, tmp_path):
+    cli = copy_sample_db(sample_db, tmp_path / "copy")
+    manifest = json.loads((cli.index / "manifest.json").read_text(encoding="utf-8"))
+    assert all(set(e) == {"size", "xxh3_128"} for e in manifest["files"].values())  # what a build writes now
+    _manifest(cli.index, files=file_entries(cli.index, skip=("manifest.json",)))  # sha256, as builds wrote before
+    assert "索引文件完好" in cli("index", "status").output and _teams(cli) == pristine[1]
+    _flip(cli.index / "needs" / "lexical-bm25.npz")
+    message = _error(cli("index", "status", ok=False))
+    assert "needs/lexical-bm25.npz 内容与清单中的 sha256 校验和不符" in message and REPAIR.search(message)

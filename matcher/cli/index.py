@@ -150,7 +150,7 @@ def index_status(
 ) -> None:
     """索引了什么、用哪个模型、之后数据库有哪些变化。
 
-    索引的每个文件都按清单记录的大小和 sha256 校验；有损坏时退出码为 1，并指出损坏的文件。"""
+    索引的每个文件都按清单记录的大小和校验和（xxh3-128）校验；有损坏时退出码为 1，并指出损坏的文件。"""
     from embeddings.dense_index import IndexModelMismatch
     from matcher.documents import COLLECTIONS
     from matcher.index_location import IndexDamaged, IndexNotBuilt
@@ -182,7 +182,7 @@ def index_status(
             f"新增或改动 {s['new_or_changed']}，已删除 {s['deleted_since_build']}"
         )
     if statuses[0]["built"]:
-        typer.echo("索引文件完好（大小与 sha256 校验和均与清单一致）")
+        typer.echo("索引文件完好（大小与校验和均与清单一致）")
 
 
 def register(app: typer.Typer) -> None:
