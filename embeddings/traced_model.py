@@ -23,7 +23,6 @@ import datetime as _dt
 import json
 import logging
 import shutil
-import struct
 import time
 import warnings
 from pathlib import Path
@@ -200,47 +199,34 @@ def _owner(module, name: str):
     return module, attribute
 
 
-def _safetensors_header(path: Path) -> tuple[dict, int]:
-    with Path(path).open("rb") as file:
-        size = struct.unpack("<Q", file.read(8))[0]
-        return json.loads(file.read(size)), 8 + size
-
-
 def _leave_out_word_embeddings(traced, model_dir: Path) -> dict | None:
     """The word-embedding table (~80 % of a small multilingual model's weights, of which a text touches a few
     rows) is not saved in the trace but mapped from the model's safetensors at load, as transformers does:
     the file is smaller and faster to read, and only the rows used become resident (~300 MB less)."""
     import torch
+    from safetensors import safe_open
 
     weights = Path(model_dir) / "model.safetensors"
-    if not weights.is_file():
-        return None
-    header, _ = _safetensors_header(weights)
     name = next((n for n, _ in traced.named_parameters() if n.endswith("word_embeddings.weight")), None)
-    keys = [k for k in header if name and k != "__metadata__" and name.endswith("." + k)]
-    if len(keys) != 1 or header[keys[0]].get("dtype") != "F32":
+    if not weights.is_file() or name is None:
         return None
+    with safe_open(str(weights), framework="pt", device="cpu") as file:
+        keys = [k for k in file.keys() if name.endswith("." + k)]  # noqa: SIM118 - safe_open is not iterable
+        if len(keys) != 1 or file.get_slice(keys[0]).get_dtype() != "F32":
+            return None
+        width = int(file.get_slice(keys[0]).get_shape()[1])
     owner, attribute = _owner(traced, name)
-    setattr(owner, attribute, torch.nn.Parameter(torch.zeros(1, int(header[keys[0]]["shape"][1])), requires_grad=False))
+    setattr(owner, attribute, torch.nn.Parameter(torch.zeros(1, width), requires_grad=False))
     return {"parameter": name, "tensor": keys[0], "file": weights.name}
 
 
 def _mapped_tensor(path: Path, key: str):
-    """A read-only float32 tensor over the safetensors file's bytes for ``key`` (memory-mapped, no copy)."""
-    import mmap
+    """The tensor ``key`` of a safetensors file, memory-mapped by safetensors (not copied: only the pages
+    read become resident)."""
+    from safetensors import safe_open
 
-    import numpy as np
-    import torch
-
-    header, data_start = _safetensors_header(path)
-    entry = header[key]
-    start, end = entry["data_offsets"]
-    with Path(path).open("rb") as file:
-        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    array = np.frombuffer(mapped, dtype=np.float32, count=(end - start) // 4, offset=data_start + start)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns that the buffer is read-only: it is only ever read
-        return torch.from_numpy(array.reshape(entry["shape"]))
+    with safe_open(str(path), framework="pt", device="cpu") as file:
+        return file.get_tensor(key)
 
 
 class _Tokenizer:
