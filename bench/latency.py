@@ -9,7 +9,7 @@ need), POST /match/text encodes a text the process has never seen (vector cache 
 include query encoding.
 
 Run: .venv/bin/python bench/latency.py [--sizes 1000 10000 100000] [--requests 300] [--concurrency 1 4]
-[--profile 30] [--backend torch|onnx-int8]
+[--profile 30] [--backend torch|onnx-int8] [--workers 1 2]
 Corpora, databases and indexes are kept under ~/.cache/cxy/bench/latency-N/ and reused. --profile N also
 times N text queries in-process (query encoding alone, then the whole match) and prints cProfile's top
 entries of the rest, to say where a request's time goes besides encoding.
@@ -116,7 +116,8 @@ def load(client_calls: list, concurrency: int) -> tuple[list[float], float]:
     return latencies, time.perf_counter() - started
 
 
-def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | None = None) -> dict:
+def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | None = None,
+                      workers: int = 1) -> dict:
 
     from api.keys import create_key
 
@@ -134,7 +135,7 @@ def serve_and_measure(db: Path, requests: int, concurrency: int, backend: str | 
     if backend:
         env["CXY_ENCODER_BACKEND"] = backend
     headers = {"X-API-Key": key}
-    with served(db, env, poll=0.5, settled=True) as (server, base, startup):
+    with served(db, env, poll=0.5, settled=True, workers=workers) as (server, base, startup):
         rng = random.Random(0)
         picked = rng.sample(needs, min(len(needs), requests + 20))
         warm = [lambda h, n=n: h.get(f"{base}/match/need/{n.id}", headers=headers) for n in picked[:20]]
@@ -225,27 +226,30 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--profile", type=int, default=0, help="text queries to profile in-process (0: none)")
     parser.add_argument("--backend", choices=("torch", "onnx-int8"), help="query encoder (default: the default)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="`cxy serve --workers` to measure")
     args = parser.parse_args()
     encoder = Encoder()
     rows, profiles = [], []
     for n in args.sizes:
         db, timings = prepare(n, encoder.model_id, encoder.dimension)
-        for clients in args.concurrency:
-            result = serve_and_measure(db, args.requests, clients, args.backend)
-            rows.append((n, clients, timings, result))
-            print(f"done {n} x{clients}: {json.dumps({'timings': timings, **result})}", file=sys.stderr)
+        for workers in args.workers:
+            for clients in args.concurrency:
+                result = serve_and_measure(db, args.requests, clients, args.backend, workers)
+                rows.append((n, clients, timings, {**result, "workers": workers}))
+                print(f"done {n} x{clients} ({workers} workers): {json.dumps({'timings': timings, **result})}",
+                      file=sys.stderr)
         step = search_step(db, encoder.model_id)
         rows[-1] = (*rows[-1], step)
         if args.profile:
             profiles.append((n, profile_text(db, args.profile, args.backend)))
     print(f"\nHTTP latency, {args.requests} requests per row, loopback, {os.cpu_count()} cores, query encoder "
           f"{args.backend or 'default'}, load average {os.getloadavg()[0]:.1f} at the end (ms)")
-    print("| achievements | clients | endpoint | p50 | p95 | p99 | req/s | server RSS MB | start-up s |")
-    print("|---|---:|---|---|---|---|---|---|---|")
+    print("| achievements | workers | clients | endpoint | p50 | p95 | p99 | req/s | server RSS MB | start-up s |")
+    print("|---|---:|---:|---|---|---|---|---|---|---|")
     for n, clients, _, result, *_ in rows:
         for name, label in (("need", "GET /match/need/{id}"), ("text", "POST /match/text (encodes the query)")):
             r = result[name]
-            print(f"| {n:,} | {clients} | {label} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
+            print(f"| {n:,} | {result['workers']} | {clients} | {label} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
                   f"{r['rps']:.1f} | {result['rss_mb']} | {result['startup_s']:.1f} |")
     print("\nSearch step per query (capability documents, top 200), ms")
     print("| achievements | documents | index | faiss brute-force scan | our dense search | ratio | "

@@ -129,10 +129,12 @@ def build_collection(
     manifest: dict | None = None,
     progress=None,
     backend=None,
+    terms: list[str] | None = None,
 ) -> BuildReport:
     """Write ``collection`` into the new index folder ``out``, reusing what the old index ``old`` (with its
     verified ``manifest``) holds for documents that did not change; the vectors go to ``backend`` (the
-    build side of embeddings.vector_index's faiss or pgvector, default faiss)."""
+    build side of embeddings.vector_index's faiss or pgvector, default faiss); ``terms``: the store's domain
+    terms when the caller has read them already (they are the same for every collection)."""
     clock = _Clock()
     backend = backend or FaissBuild()
     docs = documents(session, collection)
@@ -163,7 +165,7 @@ def build_collection(
     (target / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     (target / "owners.json").write_text(json.dumps(owners, ensure_ascii=False), encoding="utf-8")
     ids = [doc.id for doc in docs]
-    terms = domain_terms(session)
+    terms = domain_terms(session) if terms is None else terms
     digest = ids_digest(ids + sorted(terms), meta)
     clock.lap("bookkeeping")
     analysed = 0
@@ -224,8 +226,9 @@ def build_all(
         manifest, note = (None, "") if rebuild else _reusable(folder, encoder.model_id)
         old = folder if manifest is not None else None
         tmp.mkdir(parents=True)
+        terms = domain_terms(session)
         reports[:] = [
-            build_collection(session, encoder, tmp, c, old, manifest, progress, backend) for c in COLLECTIONS
+            build_collection(session, encoder, tmp, c, old, manifest, progress, backend, terms) for c in COLLECTIONS
         ]
         _write_manifest(tmp, encoder.model_id, backend.name)
         verify_index(tmp)

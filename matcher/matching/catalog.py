@@ -7,14 +7,14 @@ columns, not ORM objects, so 100k achievements load in seconds.
 
 import dataclasses
 import datetime as dt
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.store import models
+from matcher.store.json_columns import json_lists, raw_json
 
 OPEN_STAGES = ("proposed", "contacted", "negotiating")
 STALE_AFTER_DAYS = 180  # an open proposal untouched this long no longer counts against a team's load
@@ -122,19 +122,19 @@ class Catalog:
                  for r in session.execute(select(m.Team.id, m.Team.institution_id, m.Team.name, m.Team.discipline,
                                                  m.Team.description, m.Team.capacity))}
         rows = session.execute(select(m.Achievement.id, m.Achievement.team_id, m.Achievement.kind, m.Achievement.title,
-                                      m.Achievement.abstract, _raw_json(m.Achievement.keywords), m.Achievement.year,
+                                      m.Achievement.abstract, raw_json(m.Achievement.keywords), m.Achievement.year,
                                       m.Achievement.trl)).all()
         achievements = {r.id: Achievement(r.id, r.team_id, r.kind, r.title, r.abstract, words, r.year, r.trl)
-                        for r, words in zip(rows, _keyword_tuples([r[5] for r in rows]), strict=True)}
+                        for r, words in zip(rows, json_lists([r[5] for r in rows]), strict=True)}
         enterprises = {r.id: Enterprise(r.id, r.name, r.province, r.city, r.county, r.industry, r.description,
                                         bool(r.contacts_public))
                        for r in session.execute(select(m.Enterprise.id, m.Enterprise.name, m.Enterprise.province,
                                                        m.Enterprise.city, m.Enterprise.county, m.Enterprise.industry,
                                                        m.Enterprise.description, m.Enterprise.contacts_public))}
         rows = session.execute(select(m.Need.id, m.Need.enterprise_id, m.Need.title, m.Need.description,
-                                      _raw_json(m.Need.keywords), m.Need.status)).all()
+                                      raw_json(m.Need.keywords), m.Need.status)).all()
         needs = {r.id: Need(r.id, r.enterprise_id, r.title, r.description, words, r.status)
-                 for r, words in zip(rows, _keyword_tuples([r[4] for r in rows]), strict=True)}
+                 for r, words in zip(rows, json_lists([r[4] for r in rows]), strict=True)}
         if today is None:
             latest = session.scalar(select(func.max(m.OutcomeEvent.date)))
             today = max(dt.date.today(), latest or dt.date.min)
@@ -167,18 +167,6 @@ class Catalog:
 
     def team_load(self, team_id: str) -> int:
         return self.history.open_by_team[team_id] + self.history.signed_recent_by_team[team_id]
-
-
-def _raw_json(column):
-    """A JSON column as its stored text: the driver's and SQLAlchemy's per-row decoding was most of loading
-    100k achievements; ``_keyword_tuples`` decodes the whole column in one call instead."""
-    return cast(column, Text)
-
-
-def _keyword_tuples(raw: list[str | None]) -> list[tuple[str, ...]]:
-    """Each row's keyword list (JSON text, or NULL) as a tuple, decoded in one json.loads."""
-    values = json.loads("[" + ",".join("null" if r is None else r for r in raw) + "]")
-    return [tuple(v or ()) for v in values]
 
 
 def _summarise(session: Session, needs: dict[str, Need], enterprises: dict[str, Enterprise],
