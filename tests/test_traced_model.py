@@ -48,8 +48,11 @@ def _model_copy(encoder, folder):
 
 def test_a_damaged_trace_is_rebuilt_and_a_refused_one_is_not_used(encoder, tmp_path):
     model_dir = _model_copy(encoder, tmp_path / "model")
-    first = load_traced(model_dir, 256)
     folder = traced_dir(model_dir)
+    shutil.copytree(traced_dir(encoder.location), folder)  # the session's trace: verified and used, not redone
+    stamp = (folder / MODEL_FILE).stat().st_mtime_ns
+    first = load_traced(model_dir, 256)
+    assert (folder / MODEL_FILE).stat().st_mtime_ns == stamp
     manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
     assert first is not None and manifest["usable"] and manifest["check"]["bit_equal_to_eager"]
     assert manifest["mapped"]["tensor"] == "embeddings.word_embeddings.weight"  # read from the weights, not the trace
@@ -57,7 +60,8 @@ def test_a_damaged_trace_is_rebuilt_and_a_refused_one_is_not_used(encoder, tmp_p
 
     with (folder / MODEL_FILE).open("r+b") as damaged:  # cut short, as by a full disk
         damaged.truncate(1000)
-    again = load_traced(model_dir, 256)
+    again = load_traced(model_dir, 256)  # traced again
+    assert (folder / MODEL_FILE).stat().st_size > 1000
     assert again is not None and np.array_equal(encode_bucketed(again, TEXTS, 32), expected)
 
     manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
