@@ -37,7 +37,18 @@ from embeddings.pgvector_tables import (
 from embeddings.vector_index import DenseFilter, VectorBackendError
 from embeddings.vector_rows import VectorRows, parameters, refuse_other_model
 
-HNSW_BUILD_MEMORY = "512MB"  # maintenance_work_mem while an HNSW index is built (the default 64MB spills)
+HNSW_BUILD_MEMORY_MB = (512, 8192)  # maintenance_work_mem bounds while an HNSW index is built (default 64MB spills)
+
+
+def hnsw_build_memory_mb(rows: int, dimension: int, m: int) -> int:
+    """maintenance_work_mem for building an HNSW graph of ``rows`` in memory: pgvector keeps each element's
+    vector and its neighbour lists (2m on layer 0, about m/(m-1) more above) while it builds, and writes the
+    graph out slowly, page by page, once it no longer fits (its NOTICE "hnsw graph no longer fits"). A bound,
+    not an allocation: the server takes what the graph needs; at most the upper bound (a DBA may set more)."""
+    element = dimension * 4 + 3 * m * 8 + 128  # vector, neighbour ids with distances, header and tuple id
+    wanted = int(rows * element * 1.25 / 2**20) + 64
+    low, high = HNSW_BUILD_MEMORY_MB
+    return max(low, min(high, wanted))
 
 
 class PgVectorBuild:
@@ -233,9 +244,13 @@ class PgVectorIndex(VectorRows):
         if self.kind == "flat":
             conn.execute(f"DROP INDEX IF EXISTS {self.table}_hnsw")
             return
-        conn.execute(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
+        if conn.execute("SELECT to_regclass(%s)", (f"{self.table}_hnsw",)).fetchone()[0] is not None:
+            return  # kept through upserts and deletes (pgvector updates the graph row by row)
+        rows = conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
+        memory = hnsw_build_memory_mb(rows, self.dimension, int(self.hnsw_m))
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{memory}MB'")
         conn.execute(
-            f"CREATE INDEX IF NOT EXISTS {self.table}_hnsw ON {self.table} USING hnsw (embedding vector_ip_ops)"
+            f"CREATE INDEX {self.table}_hnsw ON {self.table} USING hnsw (embedding vector_ip_ops)"
             f" WITH (m = {int(self.hnsw_m)}, ef_construction = {int(self.ef_construction)})"
         )
 

@@ -15,7 +15,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from embeddings.dense_index import DenseIndex, IndexModelMismatch  # noqa: E402
-from embeddings.pgvector_index import PgVectorBuild, PgVectorIndex  # noqa: E402
+from embeddings.pgvector_index import PgVectorBuild, PgVectorIndex, hnsw_build_memory_mb  # noqa: E402
 from embeddings.vector_index import owners_filter  # noqa: E402
 from matcher.documents import documents  # noqa: E402
 from matcher.index_location import IndexDamaged  # noqa: E402
@@ -273,3 +273,11 @@ def test_incremental_builds_upsert_and_delete_rows(built, pg_server, encoder, tm
     finally:
         engine.dispose()
         mp.undo()
+
+
+def test_the_hnsw_build_memory_holds_the_graph_of_the_rows():
+    """maintenance_work_mem for an HNSW build is sized to hold the graph (a graph that does not fit is written
+    out page by page, many times slower): the floor for small tables, ~3 GB at a million 384-d rows, capped."""
+    assert hnsw_build_memory_mb(3_000, 64, 16) == 512
+    assert 2_500 <= hnsw_build_memory_mb(1_000_000, 384, 32) <= 4_000
+    assert hnsw_build_memory_mb(100_000_000, 384, 32) == 8192
