@@ -20,13 +20,16 @@ Levers:
 - hubness (documents that score high for every need): reference statistics of each document over every
   need in the database (sample + blind, unlabelled texts only), either CSLS (s - beta x the mean of the
   document's top-K fused scores, or of each component's top-K) or a per-document z (the document's scores
-  over its top-K reference needs, or all of them) blended with the per-query z by alpha.
+  over its top-K reference needs, or all of them) blended with the per-query z by alpha;
+- query sentences: each sentence of the need a query of its own, + g x the max (or mean) over the
+  sentences of each document's fused score.
 
-Run: .venv/bin/python bench/quality_levers.py [--db PATH] [--only hubness]   (default: the blind bench database)
+Run: .venv/bin/python bench/quality_levers.py [--db PATH] [--only hubness|sentences]   (default: the blind bench database)
 """
 
 import argparse
 import itertools
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -115,9 +118,12 @@ def components(service: MatchService, queries: list[str], only: str = "") -> dic
     head_bm25.fit(heads)
     if only:
         passages = encoder.encode(docs, kind="passage")
+        extra = reference(service, encoder, passages) if "hubness" in only else {}
+        if "sentences" in only:
+            extra.update(sentence_components(service, encoder, texts, passages))
         return {"dense_none": z_top(encoder.encode(texts) @ passages.T),
                 "char": z_top(np.vstack([char.scores(t) for t in texts])),
-                "bm25": z_top(np.vstack([bm25.scores(t) for t in texts])), **reference(service, encoder, passages)}
+                "bm25": z_top(np.vstack([bm25.scores(t) for t in texts])), **extra}
     m = {
         "char": z_top(np.vstack([char.scores(t) for t in texts])),
         "bm25": z_top(np.vstack([bm25.scores(t) for t in texts])),
@@ -132,10 +138,33 @@ def components(service: MatchService, queries: list[str], only: str = "") -> dic
         m[f"dense_{style}"] = z_top(encoder.encode([show(t) for t in texts]) @ passages.T)
     first = m["dense_none"] + 0.5 * m["char"] + m["bm25"]
     m.update(reference(service, encoder, encoder.encode(docs, kind="passage")))
+    m.update(sentence_components(service, encoder, texts, encoder.encode(docs, kind="passage")))
     for k, terms, lam in PRF_GRID[1:]:
         m["prf", k, terms, lam] = z_top(np.vstack([prf_bm25(bm25, t, f, k, terms, lam) for t, f in zip(texts, first,
                                                                                                        strict=True)]))
     return m
+
+
+def sentences(text: str) -> list[str]:
+    """A need's sentences (of 4 characters or more); the whole text when it has one."""
+    parts = [p.strip() for p in re.split(r"[。！？；!?;\n]+", text) if len(p.strip()) >= 4]
+    return parts if len(parts) > 1 else [text]
+
+
+def sentence_components(service: MatchService, encoder: Encoder, texts: list[str], passages: np.ndarray) -> dict:
+    """Each need's sentences as queries of their own (a cross-field need says its product in one sentence and
+    what it wants done in another): per document the max and the mean over the sentences of the fused score
+    (dense + 0.5 char + BM25, each z-scored per sentence over its top 100)."""
+    caps = service.capabilities
+    best, mean = [], []
+    for text in texts:
+        parts = sentences(text)
+        fused = (z_top(encoder.encode(parts) @ passages.T)
+                 + 0.5 * z_top(np.vstack([caps.lexical["char"].scores(t) for t in parts]))
+                 + z_top(np.vstack([caps.lexical["bm25"].scores(t) for t in parts])))
+        best.append(fused.max(0))
+        mean.append(fused.mean(0))
+    return {"sent_max": np.vstack(best), "sent_mean": np.vstack(mean)}
 
 
 def reference(service: MatchService, encoder: Encoder, passages: np.ndarray) -> dict:
@@ -202,7 +231,11 @@ def levers(m: dict, rank: TeamRanker) -> dict[str, tuple[list, object]]:
             [0, 0.25, 0.5, 1],
             lambda g, i: fused(i) + g * (m["dense_kp"][i] + 0.5 * m["char_kp"][i] + m["bm25_kp"][i])),
         "fusion weights (char, BM25) beside dense 1": (WEIGHTS, lambda g, i: d[i] + g[0] * c[i] + g[1] * b[i]),
-        **hubness(m, fused, rank),
+        **({"query sentences: + g x max over the need's sentences of the fused score": (
+            [0, 0.25, 0.5, 1, 2], lambda g, i: fused(i) + g * m["sent_max"][i]),
+            "query sentences: + g x mean over the need's sentences of the fused score": (
+            [0, 0.25, 0.5, 1, 2], lambda g, i: fused(i) + g * m["sent_mean"][i])} if "sent_max" in m else {}),
+        **({} if "ref_raw" not in m else hubness(m, fused, rank)),
     }
 
 
