@@ -249,8 +249,8 @@ def main() -> None:
     for n, clients, _, result, *_ in rows:
         for name, label in (("need", "GET /match/need/{id}"), ("text", "POST /match/text (encodes the query)")):
             r = result[name]
-            print(f"| {n:,} | {result['workers']} | {clients} | {label} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
-                  f"{r['rps']:.1f} | {result['rss_mb']} | {result['startup_s']:.1f} |")
+            print(f"| {n:,} | {result['workers']} | {clients} | {label} | {r['p50']:.0f} | {r['p95']:.0f} | "
+                  f"{r['p99']:.0f} | {r['rps']:.1f} | {result['rss_mb']} | {result['startup_s']:.1f} |")
     print("\nSearch step per query (capability documents, top 200), ms")
     print("| achievements | documents | index | faiss brute-force scan | our dense search | ratio | "
           "same top 10 as exact | whole retrieval step |")

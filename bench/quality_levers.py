@@ -24,7 +24,8 @@ Levers:
 - query sentences: each sentence of the need a query of its own, + g x the max (or mean) over the
   sentences of each document's fused score.
 
-Run: .venv/bin/python bench/quality_levers.py [--db PATH] [--only hubness|sentences]   (default: the blind bench database)
+Run: .venv/bin/python bench/quality_levers.py [--db PATH] [--only hubness|sentences]
+(default: the blind bench database)
 """
 
 import argparse

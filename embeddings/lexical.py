@@ -27,14 +27,12 @@ import itertools
 import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 import jieba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.exceptions import NotFittedError
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from embeddings.char_ngrams import _CharNgramCounter, sorted_codes
 from embeddings.lexical_text import (
@@ -51,6 +49,10 @@ from embeddings.lexical_text import (
     prepare_text,
     tokenize,
 )
+
+if TYPE_CHECKING:  # scikit-learn is imported where a retriever is fitted or uses TfidfVectorizer, not here: a
+    # loaded char retriever scores queries with its idf array alone, so a serving process never imports it (~0.7 s)
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
     "DEFAULT_STOPWORDS",
@@ -95,6 +97,8 @@ class _SparseRetriever:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_postings"):
+            from sklearn.exceptions import NotFittedError
+
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(texts) first")
 
     def _score_terms(self, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -189,11 +193,16 @@ class CharTfidfRetriever(_SparseRetriever):
             self.keys_, counts = self.keys_[keep], counts[:, keep]
         if not len(self.keys_):  # nothing to index (no documents, only blank ones, or all pruned): all scores 0
             return counts.astype(np.float32)
-        self.transformer_ = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(counts)
-        return self.transformer_.transform(counts)
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        transformer = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(counts)
+        self.idf_ = transformer.idf_
+        return transformer.transform(counts)
 
     def _new_vectorizer(self) -> TfidfVectorizer:
         """The configured, unfitted TfidfVectorizer (also what ``embeddings.lexical_store`` restores into)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         options = {"analyzer": self.analyzer, "ngram_range": self.ngram_range}
         if self.analyzer in ("char", "char_wb"):
             grams = TfidfVectorizer(lowercase=False, **options)
@@ -227,7 +236,7 @@ class CharTfidfRetriever(_SparseRetriever):
         slot = np.minimum(np.searchsorted(self.keys_, keys), len(self.keys_) - 1)
         columns, counts = np.unique(slot[self.keys_[slot] == keys], return_counts=True)
         tf = 1.0 + np.log(counts) if self.sublinear_tf else counts.astype(np.float64)
-        weights = tf * self.transformer_.idf_[columns]
+        weights = tf * self.idf_[columns]
         norm = np.sqrt(weights @ weights)
         return columns, (weights / norm if norm > 0 else weights)
 

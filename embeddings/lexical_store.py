@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from embeddings.array_files import npz_arrays, npz_bytes
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever, _CharNgramCounter
@@ -76,7 +75,7 @@ def dump(retriever) -> tuple[dict, dict[str, np.ndarray]]:
         state.update(mode="counter", base=int(counter.base_))
         arrays.update(alphabet=counter.alphabet_, space_digits=counter.space_digits_, keys=retriever.keys_)
         if len(retriever.keys_):
-            arrays["idf"] = retriever.transformer_.idf_
+            arrays["idf"] = retriever.idf_
     elif retriever.vectorizer_ is not None:
         state.update(mode="vectorizer", vocabulary=_by_column(retriever.vectorizer_.vocabulary_))
         arrays["idf"] = retriever.vectorizer_.idf_
@@ -158,8 +157,7 @@ def _restore_char(retriever: CharTfidfRetriever, state: dict, arrays: dict[str, 
         _need(keys.dtype == np.int64 and keys.shape == (n_terms,), "n-gram 键的长度与权重矩阵不符")
         retriever.counter_, retriever.keys_ = counter, keys
         if n_terms:
-            retriever.transformer_ = TfidfTransformer(sublinear_tf=retriever.sublinear_tf)
-            retriever.transformer_.idf_ = _idf(arrays, n_terms)
+            retriever.idf_ = _idf(arrays, n_terms)  # all a query needs (TfidfTransformer's weights)
     elif mode == "vectorizer":
         vectorizer = retriever._new_vectorizer()
         vectorizer.vocabulary_ = _vocabulary(state["vocabulary"], n_terms)

@@ -39,8 +39,8 @@ def cxy(db: Path, *args: str, env: dict | None = None, timeout: float = 900) -> 
                           text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
 
 
-def probe(db: Path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
-    code = PROBE.format(heavy=HEAVY, args=["--db", str(db), *args])
+def probe(db: Path, *args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[subprocess.CompletedProcess, set[str]]:
+    code = PROBE.format(heavy=heavy, args=["--db", str(db), *args])
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     heavy = re.search(r"HEAVY=(.*)", done.stderr).group(1)
     return done, set(filter(None, heavy.split(",")))
@@ -264,8 +264,10 @@ def test_match_need_from_the_server_equals_the_local_output_and_is_recorded_once
     assert "由正在运行的 cxy serve" in asked.stderr and "在本进程内计算" not in asked.stderr
     added = runs(db) - before
     assert len(added) == 2 and set(RUN_ID.findall(asked.stdout)) == added  # each list stored once
-    local = cxy(db, "--verbose", "match", "need", "陶瓷填料在硫酸干吸塔", "N102", "--top", "5", "--local")
+    local, imported = probe(db, "--verbose", "match", "need", "陶瓷填料在硫酸干吸塔", "N102", "--top", "5", "--local",
+                            heavy=("sklearn", "sentence_transformers"))
     assert local.returncode == 0 and "在本进程内计算" in local.stderr and "cxy serve" not in local.stderr
+    assert not imported, f"ranking with the stored index imported {imported}"  # only fitting needs them
     assert len(runs(db) - before) == 4
     _same(asked.stdout, local.stdout)
     assert asked.stderr.splitlines()[0] == local.stderr.splitlines()[0]  # the name understood, said alike
