@@ -28,7 +28,7 @@ started = time.perf_counter(); parts = []
 def part(name):
     global started
     now = time.perf_counter(); parts.append((name, now - started)); started = now
-import api.app; part("import api.app (FastAPI, console, sklearn)")
+import api.app; part("import api.app (FastAPI, console)")
 from matcher.matching.service import MatchService
 from matcher.settings import database_url
 from matcher.store.db import open_database
