@@ -9,7 +9,7 @@ cache, so only the strategies Encoder uses are scored (the others encode the sam
 by batch mates). The labelled sets: bench/match_quality.py --set all, once per CXY_ENCODER_BACKEND.
 
 Strategies: st-longest = SentenceTransformer.encode, 32 rows padded to the longest (the torch path before
-deterministic batching); bucket32 = Encoder's torch path (each text padded to a multiple of 32 tokens);
+deterministic batching); bucket32 = Encoder's torch and onnx-fp32 paths (each text padded to a multiple of 32 tokens);
 solo = Encoder's int8 path (one text per run); rows16 = int8, 16 rows per run padded to the longest (before).
 
 Query latency (--queries N): one short text per call (CSL titles, the size of a typed need), cache off, as
@@ -40,11 +40,12 @@ CONFIGS = [
     ("torch", 256, "st-longest"),
     ("torch", 256, "bucket32"),
     ("torch", 192, "bucket32"),
+    ("onnx-fp32", 256, "bucket32"),
     ("onnx-int8", 256, "rows16"),
     ("onnx-int8", 256, "solo"),
     ("onnx-int8", 192, "solo"),
 ]
-ENCODER_STRATEGY = {"torch": "bucket32", "onnx-int8": "solo"}
+ENCODER_STRATEGY = {"torch": "bucket32", "onnx-fp32": "bucket32", "onnx-int8": "solo"}
 
 
 @functools.lru_cache(maxsize=2)
@@ -86,7 +87,7 @@ def csl_quality(encoder: Encoder, papers: list[dict]) -> dict[str, float]:
 def query_latency(papers: list[dict], queries: int) -> list[tuple[str, int, float, float]]:
     titles = [p["title"] for p in papers[:queries]]
     rows = []
-    for backend in ("torch", "onnx-int8"):
+    for backend in ("torch", "onnx-fp32", "onnx-int8"):
         for threads in (1, 2):
             encoder = Encoder(backend=backend, threads=threads, cache=False)
             encoder.encode(titles[:3])

@@ -21,12 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from random_vectors import RandomVectors  # noqa: E402
 from serving import resident_mb, served  # noqa: E402
 
 from matcher.indexing import build_all, index_dir  # noqa: E402
@@ -37,19 +36,6 @@ from matcher.synthetic import CorpusSize, generate_corpus  # noqa: E402
 CACHE = Path.home() / ".cache" / "cxy" / "bench"
 
 
-class RandomVectors:
-    """Stands in for the encoder: seeded random unit vectors under the real model's id, so the service
-    (which encodes queries with the real model) accepts the index."""
-
-    def __init__(self, model_id: str, dimension: int, seed: int = 0):
-        self.model_id, self.dimension = model_id, dimension
-        self.rng = np.random.default_rng(seed)
-        self.encoded = 0
-
-    def encode(self, texts, kind="passage"):
-        self.encoded += len(texts)
-        vectors = self.rng.standard_normal((len(texts), self.dimension)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def prepare(n: int) -> Path:

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from random_vectors import RandomVectors  # noqa: E402
 from serving import resident_mb, served  # noqa: E402
 
 from embeddings.encoder import Encoder  # noqa: E402
@@ -42,17 +43,6 @@ from matcher.synthetic import CorpusSize, generate_corpus  # noqa: E402
 CACHE = Path.home() / ".cache" / "cxy" / "bench"
 
 
-class RandomVectors:
-    """Stands in for the encoder when indexing synthetic documents: seeded random unit vectors under the
-    real model's id (so the service, which encodes queries with the real model, accepts the index)."""
-
-    def __init__(self, model_id: str, dimension: int, seed: int = 0):
-        self.model_id, self.dimension = model_id, dimension
-        self.rng = np.random.default_rng(seed)
-
-    def encode(self, texts, kind="passage"):
-        vectors = self.rng.standard_normal((len(texts), self.dimension)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def prepare(n: int, model_id: str, dimension: int) -> tuple[Path, dict]:

@@ -37,7 +37,7 @@ service.catalog; part("catalog (every entity from the database)")
 service.capabilities; part("capabilities index (dense, lexical, owners)")
 service.needs_search; part("needs index")
 service.key_terms("预热"); part("key terms")
-service.encoder.dimension; part("model (torch, sentence-transformers, weights)")
+service.encoder.dimension; part("model (the encoder backend's session)")
 print(json.dumps(parts))
 """
 

@@ -6,9 +6,10 @@ index only encodes what changed, and written to the cache every CHECKPOINT_EVERY
 build keeps what it encoded.
 
 A text's vector depends on the text only, never on the texts batched with it, so a build resumed from
-the cache ends bit-identical to an uninterrupted one: the torch path pads each text to its own length
-bucket (a multiple of BUCKET_TOKENS; rows of a batch padded alike compute alike, measured bit-equal
-for batches of 1-33), the int8 path runs one text per session run (its activation scale is per run).
+the cache ends bit-identical to an uninterrupted one: the torch and fp32 ONNX paths pad each text to its
+own length bucket (a multiple of BUCKET_TOKENS; rows of a batch padded alike compute alike, measured
+bit-equal for batches of 1-33), the int8 path runs one text per session run (its activation scale is per
+run).
 """
 
 import os
@@ -30,7 +31,10 @@ PROMPT_SCHEMES = {
 }
 DEFAULT_PROMPT_SCHEME = "query-both"
 PROGRESS_FROM = 256  # show a progress bar when at least this many texts need encoding
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
+# onnx-fp32: torch's vectors to float rounding (CSL MRR unchanged to 4 decimals) at ~1.8x its speed, and its
+# session opens in ~0.2 s without importing torch (bench/encoding.py, bench/startup.py)
+DEFAULT_BACKEND = "onnx-fp32"
 # Texts encoded between two cache writes (one short SQLite transaction each): a killed build loses at most these.
 CHECKPOINT_EVERY = int(os.environ.get("CXY_ENCODE_CHECKPOINT") or 256)
 # torch: fewer, fuller batches beat tighter padding (64 CSL abstracts, docs per CPU-second: 16 -> 4.6, 32 -> 6.2)
@@ -38,7 +42,11 @@ BUCKET_TOKENS = 32
 # The int8 batching recipe is part of its cache key: vectors of the old 16-rows-per-run batching differ by up
 # to 0.4 % in cosine. The torch cache keeps its key: pad-to-the-longest vectors differ only in the last bits
 # (<= 1e-7), so caches filled before stay valid.
-CACHE_SUFFIX = {"torch": "", "onnx-int8": "|onnx-int8|solo"}
+CACHE_SUFFIX = {"torch": "", "onnx-fp32": f"|onnx-fp32|bucket{BUCKET_TOKENS}", "onnx-int8": "|onnx-int8|solo"}
+# What an index records of how its vectors were computed (index manifest "vectors"): a build by another
+# backend encodes every document again rather than mix two backends' vectors in one index.
+VECTOR_KIND = {"torch": f"torch|bucket{BUCKET_TOKENS}", "onnx-fp32": f"onnx-fp32|bucket{BUCKET_TOKENS}",
+               "onnx-int8": "onnx-int8|solo"}
 
 
 def cache_dir() -> Path:
@@ -63,17 +71,20 @@ def _load_model(location: str, backend: str, threads: int, local: bool, max_seq_
     """Load a model once per process: encoders with the same settings share it (it is only read). The torch
     backend runs the model traced into TorchScript (embeddings.traced_model: the same vectors bit for bit,
     without importing sentence-transformers) where it can, else the eager SentenceTransformer."""
+    if backend.startswith("onnx-"):  # onnxruntime only: torch is not imported
+        if not local:
+            raise ValueError(f"the {backend} backend needs a local model folder, not a hub name")
+        from embeddings.onnx_encoder import load_onnx
+        from embeddings.onnx_export import FP32, INT8
+
+        variant = FP32 if backend == "onnx-fp32" else INT8
+        model = load_onnx(Path(location), variant, threads=threads,
+                          bucket_tokens=BUCKET_TOKENS if variant is FP32 else None)
+        model.max_seq_length = max_seq_length
+        return model
     import torch
 
     torch.set_num_threads(threads)
-    if backend == "onnx-int8":
-        if not local:
-            raise ValueError("the onnx-int8 backend needs a local model folder, not a hub name")
-        from embeddings.onnx_int8 import load_int8
-
-        model = load_int8(Path(location), threads=threads)
-        model.max_seq_length = max_seq_length
-        return model
     if local and os.environ.get("CXY_TORCHSCRIPT", "1") != "0":
         from embeddings.traced_model import load_traced
 
@@ -107,9 +118,11 @@ class Encoder:
     cache: keep vectors in the on-disk cache.
     cache_folder: where that cache lives (default ``$CXY_VECTOR_CACHE``, else ``$CXY_CACHE/vectors``).
     threads: intra-op threads (default: all cores).
-    backend: "torch" (exact fp32, default) or "onnx-int8" (about 1.9x as fast on 2 cores, CSL
-        novel-keyword MRR 0.012 below fp32, bench/encoding.py; exported once into a sibling folder of the
-        model); env CXY_ENCODER_BACKEND.
+    backend: "onnx-fp32" (default: the fused fp32 graph in onnxruntime, torch's vectors to within float
+        rounding at ~1.8x the speed on 2 cores), "torch" (the TorchScript trace, or the eager model; what a
+        GPU encodes with) or "onnx-int8" (about 1.9x as fast again, CSL novel-keyword MRR 0.012 below fp32,
+        bench/encoding.py); the ONNX graphs are exported once into sibling folders of the model; env
+        CXY_ENCODER_BACKEND.
     """
 
     def __init__(self, model: str | None = None, *, prompt_scheme: str | None = None, max_seq_length: int = 256,
@@ -125,7 +138,7 @@ class Encoder:
         self.use_cache = cache
         self.cache_folder = cache_folder or Path(os.environ.get("CXY_VECTOR_CACHE") or cache_dir() / "vectors")
         self.threads = threads or os.cpu_count() or 1
-        self.backend = backend or os.environ.get("CXY_ENCODER_BACKEND") or "torch"
+        self.backend = backend or os.environ.get("CXY_ENCODER_BACKEND") or DEFAULT_BACKEND
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}; use one of {', '.join(BACKENDS)}")
         self._model = None
@@ -138,6 +151,10 @@ class Encoder:
     @property
     def model_id(self) -> str:
         return self._resolved[1]
+
+    @property
+    def vector_kind(self) -> str:
+        return VECTOR_KIND[self.backend]
 
     @property
     def location(self) -> str:
@@ -198,8 +215,9 @@ class Encoder:
         return out
 
     def _encode_fresh(self, texts: list[str]) -> np.ndarray:
-        if self.backend == "onnx-int8":
-            return self.model.encode(texts, batch_size=1, normalize_embeddings=True).astype(np.float32)
+        if self.backend.startswith("onnx-"):  # int8 one text per run: its activation scale is per run
+            rows = 1 if self.backend == "onnx-int8" else self.batch_size
+            return self.model.encode(texts, batch_size=rows, normalize_embeddings=True).astype(np.float32)
         return encode_bucketed(self.model, texts, self.batch_size)
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from embeddings.folder_build import build_atomically, file_entries, file_problem, fsync_dir, still_valid
 from embeddings.folder_build import read_manifest as folder_manifest
-from embeddings.onnx_int8 import _version, source_fingerprint
+from embeddings.onnx_export import library_version as _version
+from embeddings.onnx_export import source_fingerprint
 
 log = logging.getLogger(__name__)
 

