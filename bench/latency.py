@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from random_vectors import RandomVectors  # noqa: E402
 from serving import resident_mb, served  # noqa: E402
 
-from embeddings.encoder import Encoder  # noqa: E402
+from embeddings.encoder import BACKENDS, Encoder  # noqa: E402
 from matcher.indexing import build_all, index_dir  # noqa: E402
 from matcher.ingest.folder import import_folder  # noqa: E402
 from matcher.store.db import open_database, session_factory, write_session  # noqa: E402
@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--profile", type=int, default=0, help="text queries to profile in-process (0: none)")
-    parser.add_argument("--backend", choices=("torch", "onnx-int8"), help="query encoder (default: the default)")
+    parser.add_argument("--backend", choices=BACKENDS, help="query encoder (default: the default)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="`cxy serve --workers` to measure")
     args = parser.parse_args()
     encoder = Encoder()
