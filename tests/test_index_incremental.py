@@ -8,6 +8,7 @@ import pytest
 
 from embeddings import lexical_docs
 from embeddings.dense_index import DenseIndex
+from embeddings.encoder import Encoder
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
 from matcher.documents import documents, domain_terms
 from matcher.index_location import IndexReader, verify_index
@@ -169,7 +170,9 @@ def test_a_build_by_another_encoder_backend_encodes_every_document_again(sample_
     cli = copy_sample_db(sample_db, tmp_path)
     engine = open_database(cli.url)
     assert verify_index(cli.index)["vectors"] == encoder.vector_kind
-    other = _OtherBackend(encoder)
+    cached = Encoder()  # the run's shared vector cache, which built the sample: nothing is computed again
+    cached._model = encoder.model
+    other = _OtherBackend(cached)
     with session_factory(engine)() as session:
         reports = build_all(session, other, cli.index)
         total = sum(len(documents(session, r.collection)) for r in reports)
