@@ -36,8 +36,6 @@ from matcher.synthetic import CorpusSize, generate_corpus  # noqa: E402
 CACHE = Path.home() / ".cache" / "cxy" / "bench"
 
 
-
-
 def prepare(n: int) -> Path:
     """A SQLite database holding a synthetic corpus of ``n`` achievements (made once, then reused)."""
     folder = CACHE / f"index-build-{n}"

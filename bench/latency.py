@@ -43,8 +43,6 @@ from matcher.synthetic import CorpusSize, generate_corpus  # noqa: E402
 CACHE = Path.home() / ".cache" / "cxy" / "bench"
 
 
-
-
 def prepare(n: int, model_id: str, dimension: int) -> tuple[Path, dict]:
     folder = CACHE / f"latency-{n}"
     db = folder / "bench.db"

@@ -32,8 +32,8 @@ PROMPT_SCHEMES = {
 DEFAULT_PROMPT_SCHEME = "query-both"
 PROGRESS_FROM = 256  # show a progress bar when at least this many texts need encoding
 BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
-# onnx-fp32: torch's vectors to float rounding (CSL MRR unchanged to 4 decimals) at ~1.8x its speed, and its
-# session opens in ~0.2 s without importing torch (bench/encoding.py, bench/startup.py)
+# onnx-fp32: torch's vectors to float rounding (CSL MRR unchanged to 4 decimals) at 1.2-1.9x its speed (by CPU),
+# and its session opens in ~0.2 s without importing torch (bench/onnx_fp32.py, bench/startup.py)
 DEFAULT_BACKEND = "onnx-fp32"
 # Texts encoded between two cache writes (one short SQLite transaction each): a killed build loses at most these.
 CHECKPOINT_EVERY = int(os.environ.get("CXY_ENCODE_CHECKPOINT") or 256)
@@ -45,8 +45,8 @@ BUCKET_TOKENS = 32
 CACHE_SUFFIX = {"torch": "", "onnx-fp32": f"|onnx-fp32|bucket{BUCKET_TOKENS}", "onnx-int8": "|onnx-int8|solo"}
 # What an index records of how its vectors were computed (index manifest "vectors"): a build by another
 # backend encodes every document again rather than mix two backends' vectors in one index.
-VECTOR_KIND = {"torch": f"torch|bucket{BUCKET_TOKENS}", "onnx-fp32": f"onnx-fp32|bucket{BUCKET_TOKENS}",
-               "onnx-int8": "onnx-int8|solo"}
+VECTOR_KIND = {backend: suffix.lstrip("|") or f"torch|bucket{BUCKET_TOKENS}"
+               for backend, suffix in CACHE_SUFFIX.items()}
 
 
 def cache_dir() -> Path:
@@ -68,9 +68,10 @@ def resolve_model(spec: str | None) -> tuple[str, str, bool]:
 
 @lru_cache(maxsize=4)
 def _load_model(location: str, backend: str, threads: int, local: bool, max_seq_length: int):
-    """Load a model once per process: encoders with the same settings share it (it is only read). The torch
-    backend runs the model traced into TorchScript (embeddings.traced_model: the same vectors bit for bit,
-    without importing sentence-transformers) where it can, else the eager SentenceTransformer."""
+    """Load a model once per process: encoders with the same settings share it (it is only read). The ONNX
+    backends run an onnxruntime session of their export (embeddings.onnx_export); the torch backend runs the
+    model traced into TorchScript (embeddings.traced_model: the same vectors bit for bit, without importing
+    sentence-transformers) where it can, else the eager SentenceTransformer."""
     if backend.startswith("onnx-"):  # onnxruntime only: torch is not imported
         if not local:
             raise ValueError(f"the {backend} backend needs a local model folder, not a hub name")
@@ -119,10 +120,10 @@ class Encoder:
     cache_folder: where that cache lives (default ``$CXY_VECTOR_CACHE``, else ``$CXY_CACHE/vectors``).
     threads: intra-op threads (default: all cores).
     backend: "onnx-fp32" (default: the fused fp32 graph in onnxruntime, torch's vectors to within float
-        rounding at ~1.8x the speed on 2 cores), "torch" (the TorchScript trace, or the eager model; what a
-        GPU encodes with) or "onnx-int8" (about 1.9x as fast again, CSL novel-keyword MRR 0.012 below fp32,
-        bench/encoding.py); the ONNX graphs are exported once into sibling folders of the model; env
-        CXY_ENCODER_BACKEND.
+        rounding at 1.2-1.9x the speed on 2 cores), "torch" (the TorchScript trace, or the eager model; what a
+        GPU encodes with) or "onnx-int8" (~2.5x fp32 on AVX-512 VNNI; CSL novel-keyword MRR -0.012 to +0.010
+        against fp32 depending on the CPU, bench/encoding.py); the ONNX graphs are exported once into sibling
+        folders of the model; env CXY_ENCODER_BACKEND.
     """
 
     def __init__(self, model: str | None = None, *, prompt_scheme: str | None = None, max_seq_length: int = 256,

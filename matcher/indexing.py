@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from embeddings import lexical_docs
 from embeddings.dense_index import IndexModelMismatch
-from embeddings.encoder import Encoder
+from embeddings.encoder import VECTOR_KIND, Encoder
 from embeddings.folder_build import build_atomically, file_entries, fsync_dir
 from embeddings.lexical import Bm25Retriever, CharTfidfRetriever
 from embeddings.vector_index import FaissBuild, load_dense, open_build
@@ -89,7 +89,7 @@ ENCODE_BATCH = 256
 
 
 # indexes written before the manifest said how their vectors were computed were the torch backend's
-LEGACY_VECTOR_KIND = "torch|bucket32"
+LEGACY_VECTOR_KIND = VECTOR_KIND["torch"]
 
 
 def _reusable(folder: Path, model_id: str, vector_kind: str) -> tuple[dict | None, str]:

@@ -190,6 +190,14 @@ def write_table(path: Path, header: list[str], rows: list[list[object]]) -> Path
 
 
 @pytest.fixture(scope="session")
+def default_model_dir():
+    """The default model's folder, built once per machine into the cxy cache."""
+    from embeddings.model_install import ensure_default_model
+
+    return ensure_default_model()
+
+
+@pytest.fixture(scope="session")
 def st_model():
     """The default embedding model, built once per machine into the cxy cache and loaded once per session."""
     from sentence_transformers import SentenceTransformer

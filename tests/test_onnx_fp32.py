@@ -19,13 +19,6 @@ from tests.test_onnx_int8 import COSINE_TEXTS, PAIRS, _fp32, _top1  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def default_model_dir():
-    from embeddings.model_install import ensure_default_model
-
-    return ensure_default_model()
-
-
-@pytest.fixture(scope="session")
 def fp32_folder(default_model_dir):
     return export_onnx(default_model_dir, FP32)
 

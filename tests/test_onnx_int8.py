@@ -88,13 +88,6 @@ PAIRS = [
 
 
 @pytest.fixture(scope="session")
-def default_model_dir():
-    from embeddings.model_install import ensure_default_model
-
-    return ensure_default_model()
-
-
-@pytest.fixture(scope="session")
 def int8_folder(default_model_dir):
     return export_int8(default_model_dir)
 
