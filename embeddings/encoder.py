@@ -139,11 +139,17 @@ class Encoder:
         self.use_cache = cache
         self.cache_folder = cache_folder or Path(os.environ.get("CXY_VECTOR_CACHE") or cache_dir() / "vectors")
         self.threads = threads or os.cpu_count() or 1
-        self.backend = backend or os.environ.get("CXY_ENCODER_BACKEND") or DEFAULT_BACKEND
+        self.backend = backend or os.environ.get("CXY_ENCODER_BACKEND") or self._default_backend()
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}; use one of {', '.join(BACKENDS)}")
         self._model = None
         self._cache: VectorCache | None = None
+
+    def _default_backend(self) -> str:
+        """DEFAULT_BACKEND, except for a hub model name: the ONNX backends export from a local folder, so a hub
+        model keeps the torch path it had before onnx-fp32 became the default."""
+        spec = self.model_spec
+        return DEFAULT_BACKEND if spec is None or Path(spec).expanduser().is_dir() else "torch"
 
     @cached_property
     def _resolved(self) -> tuple[str, str, bool]:

@@ -65,6 +65,13 @@ def test_the_int8_backend_agrees_with_fp32_and_keeps_its_own_cache(encoder, tmp_
         Encoder(backend="gpu")
 
 
+def test_a_hub_model_name_keeps_the_torch_backend_unless_another_is_asked_for(tmp_path, monkeypatch):
+    monkeypatch.delenv("CXY_ENCODER_BACKEND", raising=False)
+    assert Encoder(model="intfloat/multilingual-e5-small", cache=False).backend == "torch"  # nothing is loaded
+    assert Encoder(model=str(tmp_path), cache=False).backend == "onnx-fp32"  # a folder: the default
+    assert Encoder(model="intfloat/multilingual-e5-small", backend="onnx-int8", cache=False).backend == "onnx-int8"
+
+
 @pytest.mark.parametrize("backend", ["onnx-fp32", "torch", "onnx-int8"])
 def test_a_vector_does_not_depend_on_the_texts_batched_with_it(backend, encoder, tmp_path):
     """Bit for bit: what makes a resumed build equal an uninterrupted one (tests/test_encode_checkpoint.py)."""
